@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/kmend/kmend/internal/catalog"
+	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/output"
+	"github.com/kmend/kmend/internal/yamledit"
+)
+
+// selection are the flags that choose controls.
+type selection struct {
+	controls    []string
+	minSeverity string
+	params      []string
+}
+
+func (s *selection) controlsOf(cat *catalog.Catalog) ([]*catalog.Control, finding.Severity, error) {
+	cs, err := cat.Select(s.controls)
+	if err != nil {
+		return nil, 0, withCode(exitError, err)
+	}
+	min := finding.SeverityInfo
+	if s.minSeverity != "" {
+		if min, err = finding.ParseSeverity(s.minSeverity); err != nil {
+			return nil, 0, withCode(exitError, fmt.Errorf("--min-severity: %w", err))
+		}
+	}
+	var out []*catalog.Control
+	for _, c := range cs {
+		if c.Severity >= min {
+			out = append(out, c)
+		}
+	}
+	return out, min, nil
+}
+
+// checkOptions parses --set KM-004.uid=20000.
+func (s *selection) checkOptions(cat *catalog.Catalog) (check.Options, error) {
+	opts := check.Options{Params: map[string]map[string]string{}}
+	for _, p := range s.params {
+		k, v, ok := strings.Cut(p, "=")
+		id, name, ok2 := strings.Cut(k, ".")
+		if !ok || !ok2 {
+			return opts, withCode(exitError, fmt.Errorf("--set %q: want CONTROL.PARAM=VALUE, e.g. KM-004.uid=20000", p))
+		}
+		c, found := cat.Get(id)
+		if !found {
+			return opts, withCode(exitError, fmt.Errorf("--set %q: unknown control %s", p, id))
+		}
+		if opts.Params[c.ID] == nil {
+			opts.Params[c.ID] = map[string]string{}
+		}
+		opts.Params[c.ID][name] = v
+		if _, err := c.Defaults(opts.Params[c.ID]); err != nil {
+			return opts, withCode(exitError, fmt.Errorf("--set %q: %w", p, err))
+		}
+	}
+	return opts, nil
+}
+
+func (g *globals) catalog() (*catalog.Catalog, error) {
+	cat, err := catalog.Load(g.catalogDirs...)
+	if err != nil {
+		return nil, withCode(exitError, fmt.Errorf("catalog: %w", err))
+	}
+	return cat, nil
+}
+
+func (g *globals) load(paths []string, stdin io.Reader) (*manifest.Set, error) {
+	if len(paths) == 0 {
+		return nil, withCode(exitError, errors.New("no input: give files, directories, or - for standard input"))
+	}
+	p := g.progress("reading")
+	set := manifest.Load(paths, manifest.Options{
+		Limits:   yamledit.Options{MaxBytes: g.maxFileSize},
+		Stdin:    stdin,
+		Progress: p,
+	})
+	p(0, 0)
+	return set, nil
+}
+
+// progress returns a callback that shows "verb n/total files" on stderr
+// when it is a terminal; call it with (0, 0) to clear the line.
+func (g *globals) progress(verb string) func(done, total int) {
+	if g.quiet || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return func(int, int) {}
+	}
+	shown := false
+	return func(done, total int) {
+		if total == 0 {
+			if shown {
+				fmt.Fprint(os.Stderr, "\r\033[K")
+			}
+			return
+		}
+		if total < 200 || (done%100 != 0 && done != total) {
+			return
+		}
+		shown = true
+		fmt.Fprintf(os.Stderr, "\r\033[K%s %d/%d files", verb, done, total)
+	}
+}
+
+func (g *globals) color(w io.Writer) bool {
+	if g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// inputErrors turns load errors into report entries with file and line.
+func inputErrors(set *manifest.Set) []output.InputError {
+	var out []output.InputError
+	for _, err := range set.Errors {
+		var pe *yamledit.ParseError
+		if errors.As(err, &pe) {
+			out = append(out, output.InputError{File: pe.Path, Line: pe.Line, Message: pe.Msg})
+			continue
+		}
+		file, msg, _ := strings.Cut(err.Error(), ": ")
+		out = append(out, output.InputError{File: file, Message: msg})
+	}
+	return out
+}
+
+func rules(cs []*catalog.Control) []output.Rule {
+	out := make([]output.Rule, 0, len(cs))
+	for _, c := range cs {
+		fix := ""
+		if c.Fix.StrategicMerge != "" {
+			params, _ := c.Defaults(nil)
+			fix, _ = catalog.Render(c.ID, c.Fix.StrategicMerge, catalog.TemplateData{Params: params, Container: "<container>"})
+		}
+		out = append(out, output.Rule{ID: c.ID, Name: c.Name, Title: c.Title, Severity: c.Severity,
+			Rationale: c.Rationale, References: c.References, Fixability: c.Fix.Fixability, PSS: c.PSS,
+			Category: c.Category, Fix: fix, Caveats: c.Caveats})
+	}
+	return out
+}
+
+// runChecks evaluates controls on every object of the set.
+func runChecks(set *manifest.Set, controls []*catalog.Control, opts check.Options) []check.Result {
+	var out []check.Result
+	for _, o := range set.Objects {
+		out = append(out, check.Run(controls, o, opts)...)
+	}
+	return out
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/cobra"
+
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/output"
+	"github.com/kmend/kmend/internal/patch"
+	"github.com/kmend/kmend/internal/remediate"
+	"github.com/kmend/kmend/internal/yamledit"
+)
+
+type fixFlags struct {
+	selection
+	dryRun     bool
+	format     string
+	fixability []string
+}
+
+func newFix(g *globals) *cobra.Command {
+	f := &fixFlags{}
+	cmd := &cobra.Command{
+		Use:   "fix PATH... | -",
+		Short: "Fix findings in place, touching nothing but the fixed fields",
+		Long: `fix applies the catalog's fixes to the files that define each object. Every
+fix is verified before it is written: the control must pass afterwards, the
+strategic-merge and RFC 6902 forms of the patch must give exactly the edited
+object, no other control may start failing, and the edited file is parsed
+and checked again. A fix that fails any step is dropped and reported.
+
+Only the edited nodes change: comments, blank lines, key order, indentation,
+quoting, flow style, --- separators, CRLF line endings and the final newline
+are kept. Unchanged files are not written; writes are atomic. Files with YAML
+anchors/aliases and Helm templates are reported as not editable.
+
+By default only 'auto' fixes are applied. 'review' fixes (resource sizes,
+settings that may break an app, values set on purpose with a comment) are
+applied with --fixability auto,review. 'manual' findings are never changed:
+kmend explain shows the patch to apply by hand.
+
+With - as input, the fixed YAML is written to standard output.
+
+Exit codes: 0 done, 1 some fixes could not be verified and were dropped,
+2 error (bad usage, unreadable input, failed write).`,
+		Example: `  kmend fix ./deploy --dry-run          # show the diff, write nothing
+  kmend fix ./deploy                     # write the auto fixes
+  kmend fix ./deploy --fixability auto,review --set KM-022.memory=512Mi
+  kmend fix ./deploy --controls KM-002,KM-007 -o patch
+  kubectl get deploy web -o yaml | kmend fix - > web.fixed.yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFix(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.dryRun, "dry-run", false, "write nothing; show what would change (as a diff unless -o says otherwise)")
+	fl.StringVarP(&f.format, "output", "o", "", "what to print: summary, diff or patch (default: summary, or diff with --dry-run)")
+	fl.StringSliceVar(&f.fixability, "fixability", []string{"auto"}, "apply fixes of these `KINDS`: auto, review (comma-separated)")
+	fl.StringSliceVar(&f.controls, "controls", nil, "fix only these control `IDs` (comma-separated)")
+	fl.StringVar(&f.minSeverity, "min-severity", "", "fix only findings at or above `SEVERITY`")
+	fl.StringArrayVar(&f.params, "set", nil, "override a fix parameter: `CONTROL.PARAM=VALUE` (repeatable)")
+	return cmd
+}
+
+func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	format := f.format
+	if format == "" {
+		format = "summary"
+		if f.dryRun {
+			format = "diff"
+		}
+	}
+	switch format {
+	case "summary", "diff", "patch":
+	default:
+		return withCode(exitError, fmt.Errorf("-o %q: want summary, diff or patch", format))
+	}
+	var fx []finding.Fixability
+	for _, s := range f.fixability {
+		v := finding.Fixability(strings.TrimSpace(s))
+		if v != finding.FixAuto && v != finding.FixReview {
+			return withCode(exitError, fmt.Errorf("--fixability %q: want auto or review (manual findings are never changed)", s))
+		}
+		fx = append(fx, v)
+	}
+	cat, err := g.catalog()
+	if err != nil {
+		return err
+	}
+	controls, min, err := f.controlsOf(cat)
+	if err != nil {
+		return err
+	}
+	copts, err := f.checkOptions(cat)
+	if err != nil {
+		return err
+	}
+	set, err := g.load(args, stdin)
+	if err != nil {
+		return err
+	}
+	for _, e := range inputErrors(set) {
+		fmt.Fprintf(stderr, "kmend: %s\n", formatInputError(e))
+	}
+	results := remediate.Run(set, controls, remediate.Options{Fixability: fx, MinSeverity: min, Check: copts})
+
+	code := exitOK
+	if len(set.Errors) > 0 {
+		code = exitError
+	}
+	written, fixes := 0, 0
+	var applied []*patch.Fix
+	for _, r := range results {
+		for _, d := range r.Dropped {
+			code = max(code, exitFindings)
+			fmt.Fprintf(stderr, "kmend: not fixed: %s %s at %s:%d: %s\n", d.Finding.ControlID, d.Finding.Object, d.Finding.Position.File, d.Finding.Position.Line, d.Reason)
+		}
+		for _, a := range r.Applied {
+			applied = append(applied, a.Fix)
+			fixes += len(a.Findings)
+		}
+		if !r.Changed() || f.dryRun {
+			continue
+		}
+		if r.Path == manifest.StdinName {
+			if _, err := stdout.Write(r.After); err != nil {
+				return withCode(exitError, err)
+			}
+			continue
+		}
+		changed, err := yamledit.WriteFile(r.Path, r.After)
+		if err != nil {
+			code = exitError
+			fmt.Fprintf(stderr, "kmend: write %s: %v\n", r.Path, err)
+			continue
+		}
+		if changed {
+			written++
+		}
+	}
+	if !readsStdin(args) || f.dryRun {
+		switch format {
+		case "diff":
+			writeDiffs(stdout, results)
+		case "patch":
+			if err := output.WritePatches(stdout, applied); err != nil {
+				return withCode(exitError, err)
+			}
+		default:
+			writeFixSummary(stdout, results, f.dryRun, written, fixes)
+		}
+	}
+	if code != exitOK {
+		return withCode(code, nil)
+	}
+	return nil
+}
+
+func readsStdin(args []string) bool {
+	for _, a := range args {
+		if a == "-" {
+			return true
+		}
+	}
+	return false
+}
+
+func formatInputError(e output.InputError) string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Message)
+}
+
+func writeFixSummary(w io.Writer, results []*remediate.FileResult, dryRun bool, written, fixes int) {
+	left := map[finding.Fixability]int{}
+	files := 0
+	for _, r := range results {
+		if r.Changed() {
+			files++
+		}
+		for _, a := range r.Applied {
+			for _, fd := range a.Findings {
+				fmt.Fprintf(w, "fixed  %-7s %s:%d  %s", fd.ControlID, fd.Position.File, fd.Position.Line, fd.Object)
+				if fd.Container != "" {
+					fmt.Fprintf(w, " container %s", fd.Container)
+				}
+				fmt.Fprintf(w, "  (%s)\n", fd.Reason)
+			}
+		}
+		for _, fd := range r.Left {
+			left[fd.Fixability]++
+		}
+	}
+	if left[finding.FixReview] > 0 {
+		fmt.Fprintf(w, "left   %d findings whose fixes need review: kmend fix --fixability auto,review\n", left[finding.FixReview])
+	}
+	if left[finding.FixManual] > 0 {
+		fmt.Fprintf(w, "left   %d findings to fix by hand: kmend explain FILE:LINE shows the patch\n", left[finding.FixManual])
+	}
+	if dryRun {
+		fmt.Fprintf(w, "would fix %d findings in %d files (dry run: nothing written)\n", fixes, files)
+		return
+	}
+	fmt.Fprintf(w, "fixed %d findings; wrote %d files\n", fixes, written)
+}
+
+// writeDiffs prints a unified diff of every changed file.
+func writeDiffs(w io.Writer, results []*remediate.FileResult) {
+	for _, r := range results {
+		if !r.Changed() {
+			continue
+		}
+		d := difflib.UnifiedDiff{
+			A:        difflib.SplitLines(string(r.Before)),
+			B:        difflib.SplitLines(string(r.After)),
+			FromFile: "a/" + strings.TrimPrefix(r.Path, "./"),
+			ToFile:   "b/" + strings.TrimPrefix(r.Path, "./"),
+			Context:  3,
+		}
+		if err := difflib.WriteUnifiedDiff(w, d); err != nil {
+			fmt.Fprintln(os.Stderr, "kmend: diff:", err)
+		}
+	}
+}

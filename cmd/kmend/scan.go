@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmend/kmend/internal/catalog"
+	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/output"
+	"github.com/kmend/kmend/internal/patch"
+	"github.com/kmend/kmend/internal/score"
+	"github.com/kmend/kmend/internal/version"
+)
+
+type scanFlags struct {
+	selection
+	format  string
+	failOn  string
+	verbose bool
+}
+
+func newScan(g *globals) *cobra.Command {
+	f := &scanFlags{}
+	cmd := &cobra.Command{
+		Use:   "scan PATH... | -",
+		Short: "Check manifests against the catalog and say why each control failed",
+		Long: `scan reads YAML files, directories (recursively) and - (standard input, for
+example a kubectl get -o yaml snapshot) and checks every workload (Pod,
+Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
+CronJob) and every container in it, init and ephemeral ones included.
+
+Each finding names the control, the object, the container, the field path,
+the observed value and the reason:
+  unset      the field is absent, so a risky default applies
+  risky      the field is set to a risky value
+  inherited  the container does not set it; the pod-level value decides
+
+Non-Kubernetes YAML is skipped quietly; a broken file is reported with its
+file and line and every other file is still scanned.
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 error (bad
+usage or an input that could not be read).`,
+		Example: `  kmend scan ./deploy
+  kmend scan -o json ./deploy > report.json
+  kmend scan -o sarif . > kmend.sarif          # for GitHub code scanning
+  kubectl get deploy,sts,ds -A -o yaml | kmend scan -
+  kmend scan --controls KM-001,KM-002 --fail-on high ./deploy`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.format, "output", "o", "table", "output `FORMAT`: table, json, sarif or patch")
+	fl.StringVar(&f.failOn, "fail-on", "info", "exit 1 when a finding is at or above `SEVERITY` (info, low, medium, high, critical)")
+	fl.StringSliceVar(&f.controls, "controls", nil, "check only these control `IDs` (comma-separated)")
+	fl.StringVar(&f.minSeverity, "min-severity", "", "check only controls at or above `SEVERITY`")
+	fl.StringArrayVar(&f.params, "set", nil, "override a fix parameter: `CONTROL.PARAM=VALUE` (repeatable)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table: show rationale and suppressed findings")
+	return cmd
+}
+
+func runScan(g *globals, f *scanFlags, args []string, stdin io.Reader, stdout io.Writer) error {
+	failOn, err := finding.ParseSeverity(f.failOn)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("--fail-on: %w", err))
+	}
+	switch f.format {
+	case "table", "json", "sarif", "patch":
+	default:
+		return withCode(exitError, fmt.Errorf("-o %q: want table, json, sarif or patch", f.format))
+	}
+	cat, err := g.catalog()
+	if err != nil {
+		return err
+	}
+	controls, _, err := f.controlsOf(cat)
+	if err != nil {
+		return err
+	}
+	copts, err := f.checkOptions(cat)
+	if err != nil {
+		return err
+	}
+	set, err := g.load(args, stdin)
+	if err != nil {
+		return err
+	}
+	results := runChecks(set, controls, copts)
+	rep := buildReport(args, set, controls, results)
+
+	switch f.format {
+	case "json":
+		err = output.WriteJSON(stdout, rep)
+	case "sarif":
+		err = output.WriteSARIF(stdout, rep)
+	case "patch":
+		err = writePatches(stdout, results)
+	default:
+		err = output.WriteTable(stdout, rep, output.TableOptions{Color: g.color(stdout), Width: termWidth(), Verbose: f.verbose})
+	}
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	if len(rep.Errors) > 0 {
+		return withCode(exitError, nil)
+	}
+	for _, fd := range rep.Findings {
+		if fd.Severity >= failOn {
+			return withCode(exitFindings, nil)
+		}
+	}
+	return nil
+}
+
+func buildReport(inputs []string, set *manifest.Set, controls []*catalog.Control, results []check.Result) *output.Report {
+	rep := &output.Report{
+		Schema: output.SchemaVersion,
+		Tool:   output.Tool{Name: "kmend", Version: version.Version},
+		Inputs: inputs,
+		Rules:  rules(controls),
+		Errors: inputErrors(set),
+	}
+	for _, sk := range set.Skipped {
+		rep.Skipped = append(rep.Skipped, output.Skipped{File: sk.Path, Reason: sk.Reason})
+	}
+	for _, r := range results {
+		if r.Finding.Suppression != nil {
+			rep.Suppressed = append(rep.Suppressed, r.Finding)
+		} else {
+			rep.Findings = append(rep.Findings, r.Finding)
+		}
+	}
+	finding.Sort(rep.Findings)
+	finding.Sort(rep.Suppressed)
+	sc := score.Compute(set.Objects, controls, results)
+	rep.Summary = output.Summarize(rep, len(set.Files), len(set.Objects), sc.Overall.Score)
+	return rep
+}
+
+// writePatches prints the manual fallback for every fixable finding.
+func writePatches(w io.Writer, results []check.Result) error {
+	var fixes []*patch.Fix
+	for _, r := range results {
+		if r.Finding.Suppression != nil || r.Control.Fix.StrategicMerge == "" {
+			continue
+		}
+		fx, err := patch.New(r, r.Root)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kmend: %s %s: %v\n", r.Finding.ControlID, r.Finding.Object, err)
+			continue
+		}
+		fixes = append(fixes, fx)
+	}
+	return output.WritePatches(w, fixes)
+}

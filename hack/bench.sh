@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# Benchmarks kmend against its peers and writes docs/benchmarks.md.
+#
+#   bash hack/bench.sh KMEND CACHE        (make bench does this)
+#
+# KMEND is the kmend binary to measure, CACHE a directory kept between runs
+# (peer tools in CACHE/bin, the generated tree in CACHE/bench/). Knobs, for
+# trying things out only (the committed docs/benchmarks.md uses defaults):
+#   BENCH_RUNS=5       runs per measurement (the median is reported)
+#   BENCH_FILES=10000  files in the generated tree
+#   BENCH_OUT=docs/benchmarks.md
+#
+# What it does: installs kube-score (pinned) and tries polaris, kube-linter
+# and kubescape once each (a refusal is recorded, never fatal); generates
+# the tree with hack/gen; times `kmend scan -o json`, `kube-score score` and
+# `kmend fix` (on a fresh copy each run; `polaris fix` too where installed)
+# with hack/benchrun on fixtures/demo-repo, fixtures/upstream and the tree;
+# then, on copies, counts kube-score's and kmend's findings before and after
+# `kmend fix` (and `--fixability auto,review`) and the comment/blank lines a
+# fix lost. Nothing outside CACHE and a mktemp -d directory is written, but
+# for BENCH_OUT.
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+	echo "usage: bash hack/bench.sh path/to/kmend CACHE_DIR" >&2
+	exit 2
+fi
+abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+KMEND=$(abspath "$1")
+CACHE=$(abspath "$2")
+if [ ! -f "$KMEND" ] || [ ! -x "$KMEND" ]; then
+	echo "bench: $1: no kmend binary there: build kmend first (make build)" >&2
+	exit 2
+fi
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RUNS=${BENCH_RUNS:-5}
+NFILES=${BENCH_FILES:-10000}
+OUT=$(abspath "${BENCH_OUT:-docs/benchmarks.md}")
+KUBE_SCORE_VERSION=v1.20.0
+START=$(date +%s)
+
+mkdir -p "$CACHE/bin" "$CACHE/bench"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kmend-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# ---- tools -------------------------------------------------------------------
+log "building hack/gen and hack/benchrun"
+go build -o "$WORK/gen" ./hack/gen
+go build -o "$WORK/benchrun" ./hack/benchrun
+BR="$WORK/benchrun"
+
+# modver BIN: the main module version a Go binary was built from.
+modver() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'; }
+
+declare -A PEER_STATUS PEER_BIN
+# install_peer NAME PACKAGE@VERSION BINARY: go install into CACHE/bin unless
+# there already; records what happened, never fails the bench.
+install_peer() {
+	local name=$1 pkg=$2 bin=$3 out rc=0
+	if [ -x "$CACHE/bin/$bin" ]; then
+		PEER_BIN[$name]="$CACHE/bin/$bin"
+		PEER_STATUS[$name]="installed ($(modver "$CACHE/bin/$bin"), cached)"
+		return
+	fi
+	log "go install $pkg"
+	out=$(cd "$WORK" && GOBIN="$CACHE/bin" GOFLAGS= timeout 600 go install "$pkg" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ] && [ -x "$CACHE/bin/$bin" ]; then
+		PEER_BIN[$name]="$CACHE/bin/$bin"
+		PEER_STATUS[$name]="installed ($(modver "$CACHE/bin/$bin"))"
+	else
+		local first
+		first=$(printf '%s\n' "$out" | grep -v '^go: downloading' | sed -n '/./{p;q}')
+		[ "$rc" -eq 124 ] && first="go install timed out after 600 s"
+		PEER_STATUS[$name]="not installable here: ${first:-go install exited $rc}"
+		log "$name: ${PEER_STATUS[$name]}"
+	fi
+}
+install_peer kube-score "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION" kube-score
+install_peer polaris "github.com/fairwindsops/polaris@latest" polaris
+install_peer kube-linter "golang.stackrox.io/kube-linter/cmd/kube-linter@latest" kube-linter
+install_peer kubescape "github.com/kubescape/kubescape/v3@latest" kubescape
+KS=${PEER_BIN[kube-score]:-}
+POLARIS=${PEER_BIN[polaris]:-}
+KUBE_LINTER=${PEER_BIN[kube-linter]:-}
+
+KMEND_VERSION=$("$KMEND" version 2>/dev/null | head -1 || true)
+[ -n "$KMEND_VERSION" ] || KMEND_VERSION=$("$KMEND" --version 2>/dev/null | head -1 || true)
+[ -n "$KMEND_VERSION" ] || KMEND_VERSION="unknown ($(git describe --tags --always --dirty 2>/dev/null || echo 'no git'))"
+
+# ---- corpora -----------------------------------------------------------------
+TREE="$CACHE/bench/tree-$NFILES"
+log "generating $NFILES files into $TREE"
+rm -rf "$TREE"
+GEN_STATS=$("$WORK/gen" -out "$TREE" -n "$NFILES")
+CORPORA=(demo-repo upstream "tree-$NFILES")
+declare -A DIR
+DIR[demo-repo]="$ROOT/fixtures/demo-repo"
+DIR[upstream]="$ROOT/fixtures/upstream"
+DIR[tree-$NFILES]="$TREE"
+
+# list_yaml DIR: the manifest files under DIR, sorted.
+list_yaml() { find "$1" -type f \( -name '*.yaml' -o -name '*.yml' \) | LC_ALL=C sort; }
+
+CORPUS_ROWS=""
+for c in "${CORPORA[@]}"; do
+	list_yaml "${DIR[$c]}" >"$WORK/$c.list"
+	files=$(wc -l <"$WORK/$c.list")
+	bytes=$(xargs -d '\n' cat <"$WORK/$c.list" | wc -c)
+	lines=$(xargs -d '\n' cat <"$WORK/$c.list" | wc -l)
+	CORPUS_ROWS+="| $c | $files | $lines | $bytes |"$'\n'
+done
+
+# ---- speed -------------------------------------------------------------------
+# measure TABLE LABEL [benchrun run flags] -- CMD...: one row; a failed
+# measurement is recorded as such and the bench goes on.
+measure() {
+	local table=$1 label=$2
+	shift 2
+	"$BR" run -n "$RUNS" -label "$label" -md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null ||
+		log "$label: failed (recorded in the table)"
+}
+for c in "${CORPORA[@]}"; do
+	d=${DIR[$c]}
+	log "speed: $c"
+	measure scan "kmend scan -o json ($c)" -- "$KMEND" scan -o json "$d"
+	if [ -n "$KS" ]; then
+		measure scan "kube-score score ($c)" -args-from "$WORK/$c.list" -- "$KS" score -o ci
+	fi
+	if [ -n "$KUBE_LINTER" ]; then
+		measure scan "kube-linter lint ($c)" -- "$KUBE_LINTER" lint "$d"
+	fi
+	if [ -n "$POLARIS" ]; then
+		measure scan "polaris audit ($c)" -- "$POLARIS" audit --audit-path "$d" --format json
+	fi
+	measure fix "kmend fix ($c)" -setup "rm -rf '$WORK/fixcopy' && cp -R '$d' '$WORK/fixcopy'" \
+		-- "$KMEND" fix "$WORK/fixcopy"
+	if [ -n "$POLARIS" ]; then
+		measure fix "polaris fix ($c)" -setup "rm -rf '$WORK/fixcopy' && cp -R '$d' '$WORK/fixcopy'" \
+			-- "$POLARIS" fix --files-path "$WORK/fixcopy" --checks=all
+	fi
+done
+rm -rf "$WORK/fixcopy"
+
+# median TABLE LABEL: the median seconds of a row, or NA.
+median() { awk -F'\t' -v l="$2" '$1 == l { m = $2 } END { print (m == "" ? "NA" : m) }' "$WORK/$1.tsv"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
+
+RATIO_ROWS=""
+SCAN_MET=0
+SCAN_TOTAL=0
+for c in "${CORPORA[@]}"; do
+	k=$(median scan "kmend scan -o json ($c)")
+	s=NA
+	[ -n "$KS" ] && s=$(median scan "kube-score score ($c)")
+	r=$(ratio "$k" "$s")
+	verdict="not measured"
+	if [ "$r" != NA ]; then
+		SCAN_TOTAL=$((SCAN_TOTAL + 1))
+		if awk -v r="$r" 'BEGIN { exit !(r <= 1.0) }'; then
+			verdict="met"
+			SCAN_MET=$((SCAN_MET + 1))
+		else
+			verdict="not met"
+		fi
+	fi
+	kf=$(median fix "kmend fix ($c)")
+	pf=NA
+	[ -n "$POLARIS" ] && pf=$(median fix "polaris fix ($c)")
+	RATIO_ROWS+="| $c | $k s | $s s | $r | $verdict | $kf s | $pf s | $(ratio "$kf" "$pf") |"$'\n'
+done
+
+# ---- quality of the fixes ----------------------------------------------------
+# ks_count DIR: "critical warning" lines of kube-score -o ci on DIR's files.
+ks_count() {
+	if [ -z "$KS" ]; then
+		echo "NA NA"
+		return
+	fi
+	local files rc=0
+	mapfile -t files < <(list_yaml "$1")
+	"$KS" score -o ci "${files[@]}" >"$WORK/ks.out" 2>"$WORK/ks.err" || rc=$?
+	if [ "$rc" -gt 1 ]; then
+		log "kube-score exited $rc on $1: $(head -1 "$WORK/ks.err")"
+		echo "NA NA"
+		return
+	fi
+	echo "$(grep -c '^\[CRITICAL\]' "$WORK/ks.out" || true) $(grep -c '^\[WARNING\]' "$WORK/ks.out" || true)"
+}
+# km_count DIR: "total auto review manual" findings of kmend scan -o json.
+km_count() {
+	local rc=0
+	"$KMEND" scan -o json "$1" >"$WORK/km.json" 2>"$WORK/km.err" || rc=$?
+	if [ "$rc" -gt 1 ] || ! "$BR" findings "$WORK/km.json" 2>/dev/null; then
+		log "kmend scan exited $rc on $1: $(head -1 "$WORK/km.err")"
+		echo "NA NA NA NA"
+	fi
+}
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA"; else print a - b }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 <= 0) print "NA"; else printf "%.2f", a / b }'; }
+
+QUALITY_ROWS=""
+FORMAT_ROWS=""
+LOST_TOTAL=0
+LOST_KNOWN=1
+for c in "${CORPORA[@]}"; do
+	log "quality: $c"
+	q="$WORK/q"
+	rm -rf "$q"
+	mkdir -p "$q"
+	cp -R "${DIR[$c]}" "$q/orig"
+	cp -R "${DIR[$c]}" "$q/auto"
+	cp -R "${DIR[$c]}" "$q/review"
+	read -r ks_c0 ks_w0 <<<"$(ks_count "$q/orig")"
+	read -r km0 km0_auto km0_review km0_manual <<<"$(km_count "$q/orig")"
+	rc_auto=0
+	"$KMEND" fix "$q/auto" >"$WORK/fix-auto.out" 2>&1 || rc_auto=$?
+	rc_review=0
+	"$KMEND" fix --fixability auto,review "$q/review" >"$WORK/fix-review.out" 2>&1 || rc_review=$?
+	[ "$rc_auto" -le 1 ] || log "kmend fix exited $rc_auto on $c: $(head -1 "$WORK/fix-auto.out")"
+	[ "$rc_review" -le 1 ] || log "kmend fix --fixability auto,review exited $rc_review on $c: $(head -1 "$WORK/fix-review.out")"
+	read -r ks_c1 ks_w1 <<<"$(ks_count "$q/auto")"
+	read -r ks_c2 ks_w2 <<<"$(ks_count "$q/review")"
+	read -r km1 _ _ _ <<<"$(km_count "$q/auto")"
+	read -r km2 _ _ _ <<<"$(km_count "$q/review")"
+	QUALITY_ROWS+="| $c | $ks_c0 / $ks_w0 | $ks_c1 / $ks_w1 | $ks_c2 / $ks_w2 | $km0 ($km0_auto auto, $km0_review review, $km0_manual manual) | $km1 | $km2 |"$'\n'
+	for mode in auto review; do
+		fixed_n=$(sub "$km0" "$([ "$mode" = auto ] && echo "$km1" || echo "$km2")")
+		if read -r files lost added removed changed < <("$BR" formatting "$q/orig" "$q/$mode" 2>"$WORK/fmt.err"); then
+			LOST_TOTAL=$((LOST_TOTAL + lost))
+		else
+			log "formatting $c/$mode: $(head -1 "$WORK/fmt.err")"
+			files=NA lost=NA added=NA removed=NA changed=NA
+			LOST_KNOWN=0
+		fi
+		flag=$([ "$mode" = auto ] && echo "auto (default)" || echo "auto,review")
+		FORMAT_ROWS+="| $c | $flag | $files | $lost | +$added / -$removed | $changed | $fixed_n | $(div "$changed" "$fixed_n") |"$'\n'
+	done
+done
+rm -rf "$WORK/q"
+
+# ---- the report ----------------------------------------------------------------
+ELAPSED=$(($(date +%s) - START))
+CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
+POLARIS_CONTEXT="polaris fix 0.3–0.6 s on a real repository, measured on this machine class elsewhere"
+
+if [ "$SCAN_TOTAL" -eq 0 ]; then
+	SCAN_VERDICT="not measured: kube-score could not be run here (${PEER_STATUS[kube-score]})."
+elif [ "$SCAN_MET" -eq "$SCAN_TOTAL" ]; then
+	SCAN_VERDICT="**met** on all $SCAN_TOTAL corpora (kmend scan's median is at most kube-score's)."
+else
+	SCAN_VERDICT="**not met** on $((SCAN_TOTAL - SCAN_MET)) of $SCAN_TOTAL corpora (met on $SCAN_MET); see the ratios above."
+fi
+if [ -n "$POLARIS" ]; then
+	FIX_VERDICT=""
+	for c in "${CORPORA[@]}"; do
+		r=$(ratio "$(median fix "kmend fix ($c)")" "$(median fix "polaris fix ($c)")")
+		v="not measured"
+		if [ "$r" != NA ]; then
+			v=$(awk -v r="$r" 'BEGIN { print (r <= 0.5 ? "**met**" : "**not met**") }')
+		fi
+		FIX_VERDICT+="- $c: kmend fix / polaris fix = $r: $v"$'\n'
+	done
+else
+	FIX_VERDICT="**not measured here**: polaris is ${PEER_STATUS[polaris]}. For context only, not a measurement of this run: $POLARIS_CONTEXT; half of that is 0.15–0.3 s, and kmend fix on fixtures/demo-repo took $(median fix "kmend fix (demo-repo)") s here (median)."
+fi
+if [ "$LOST_KNOWN" -eq 1 ] && [ "$LOST_TOTAL" -eq 0 ]; then
+	LOST_VERDICT="**met**: no comment or blank line was lost by any fix."
+elif [ "$LOST_KNOWN" -eq 1 ]; then
+	LOST_VERDICT="**not met**: $LOST_TOTAL comment or blank lines were lost (see the table)."
+else
+	LOST_VERDICT="**not measured** for every corpus (see the table); $LOST_TOTAL lost where measured."
+fi
+
+{
+	cat <<EOF
+# Benchmarks
+
+Generated by \`make bench\` (\`bash hack/bench.sh bin/kmend .cache\`) on
+$(date -u '+%Y-%m-%d %H:%M UTC'); the whole run took ${ELAPSED} s. Do not edit by
+hand: rerun it. Every number below was measured in that run, except where a
+line says "context only".
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | ${CPU:-unknown} |
+| cores (nproc) | $(nproc) |
+| memory | ${MEM:-unknown} |
+| OS | $(uname -sr) $(uname -m) |
+| Go | $(go version | sed 's/^go version //') |
+
+## Tools
+
+| tool | version / status |
+| --- | --- |
+| kmend | $KMEND_VERSION |
+| kube-score | ${PEER_STATUS[kube-score]} (pinned: $KUBE_SCORE_VERSION) |
+| polaris | ${PEER_STATUS[polaris]} |
+| kube-linter | ${PEER_STATUS[kube-linter]} |
+| kubescape | ${PEER_STATUS[kubescape]}${PEER_BIN[kubescape]:+ (not timed: it fetches its controls over the network)} |
+
+## Corpora
+
+| corpus | YAML files | lines | bytes |
+| --- | ---: | ---: | ---: |
+${CORPUS_ROWS}
+- \`demo-repo\` is fixtures/demo-repo, a small shop's platform repository
+  (see fixtures/README.md).
+- \`upstream\` is fixtures/upstream: unmodified manifests of
+  GoogleCloudPlatform/microservices-demo, kubernetes/examples (guestbook)
+  and stefanprodan/podinfo (see each NOTICE.md).
+- \`tree-$NFILES\` is generated by \`go run ./hack/gen -n $NFILES\` (seed 1,
+  deterministic): $GEN_STATS.
+
+## Speed
+
+Each command ran $RUNS times; the median, min and max wall times and the peak
+resident set size of the child (getrusage Maxrss) are reported. kube-score
+takes files, not directories: it is given the corpus's file list as
+arguments (one process). \`kmend fix\` and \`polaris fix\` run on a fresh copy
+of the corpus each time; the copy is not timed.
+
+### Scan
+
+$(cat "$WORK/scan.md" 2>/dev/null || echo "(no measurement)")
+
+### Fix
+
+$(cat "$WORK/fix.md" 2>/dev/null || echo "(no measurement)")
+
+### Ratios
+
+| corpus | kmend scan | kube-score | kmend / kube-score | scan target | kmend fix | polaris fix | kmend / polaris |
+| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |
+${RATIO_ROWS}
+## What the fixes do
+
+Findings before and after \`kmend fix\` on a copy of each corpus: kube-score's
+(\`-o ci\` lines, CRITICAL / WARNING) and kmend's own (\`scan -o json\`).
+
+| corpus | kube-score before | after fix | after fix --fixability auto,review | kmend before | after fix | after fix --fixability auto,review |
+| --- | --- | --- | --- | --- | ---: | ---: |
+${QUALITY_ROWS}
+Formatting kept, per fixed copy: "comment/blank lines lost" counts the lines
+of each changed file that are comments or blank in the original and missing
+from the fixed file (exact lines, as a multiset: a CRLF line turned LF counts
+as lost). "lines changed" is the size of a minimal line diff, each hunk
+counted as max(added, removed); "findings fixed" is kmend's findings before
+minus after.
+
+| corpus | fixability | files changed | comment/blank lines lost | lines +added / -removed | lines changed | findings fixed | lines changed per finding fixed |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${FORMAT_ROWS}
+## Targets, as measured
+
+- **Scan no slower than kube-score**: $SCAN_VERDICT
+- **Fix in at most half of \`polaris fix\`'s time**: $FIX_VERDICT
+- **No formatting lost (comment and blank lines kept)**: $LOST_VERDICT
+
+## Running it
+
+\`\`\`sh
+make bench                        # builds bin/kmend, then runs hack/bench.sh
+bash hack/bench.sh bin/kmend .cache
+\`\`\`
+
+Peers are installed with \`go install\` into \`.cache/bin\` on the first run
+and reused after. A peer the module proxy refuses is recorded above as "not
+installable here" and the bench goes on without it. BENCH_RUNS and
+BENCH_FILES change the number of runs and the tree's size, for trying things
+out; the numbers here use the defaults.
+EOF
+} >"$WORK/benchmarks.md"
+mkdir -p "$(dirname "$OUT")"
+mv "$WORK/benchmarks.md" "$OUT"
+log "wrote $OUT in ${ELAPSED} s"

@@ -1,0 +1,209 @@
+package patch
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/kustomize/kyaml/yaml/merge2"
+	syaml "sigs.k8s.io/yaml"
+
+	"github.com/kmend/kmend/internal/catalog"
+	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/finding"
+)
+
+// Fix is one control's remediation for one target of one object.
+type Fix struct {
+	Result check.Result
+	// Level is where the templates apply: container, pod or object.
+	Level string
+	// Base is the path of keys from the object's root to the node the
+	// templates apply to; BasePointer is the same as a JSON pointer.
+	Base        []string
+	BasePointer string
+	// Relative is the rendered strategic-merge template (relative to Base).
+	Relative *yaml.RNode
+	// RelativeOps are the rendered RFC 6902 ops (relative to Base).
+	RelativeOps []catalog.Op
+	// StrategicMerge is the patch for the whole object (YAML);
+	// StrategicMergeJSON is the same patch as JSON.
+	StrategicMerge     []byte
+	StrategicMergeJSON []byte
+	// JSONPatch holds the RFC 6902 operations for the whole object, made to
+	// apply to this object (missing parents are added first).
+	JSONPatch []catalog.Op
+	// Kubectl holds ready-to-run kubectl patch commands (strategic, json).
+	Kubectl []string
+	// Note is a caveat about applying the patch to a live object.
+	Note string
+}
+
+// Key identifies what a fix does, so that one pod-level fix that repairs
+// several containers is applied once.
+func (f *Fix) Key() string {
+	s, _ := f.Relative.String()
+	return f.Result.Control.ID + "|" + f.BasePointer + "|" + s
+}
+
+// New renders the fix for a result on obj (the object's root node, as it is
+// before the fix). The result's control must have fix templates.
+func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
+	c := r.Control
+	smp, ops, level := c.Fix.StrategicMerge, c.Fix.JSONPatch, c.Fix.Level
+	if level == "" {
+		level = c.Check.Level
+	}
+	if c.Fix.Pod != nil && c.Check.Level == catalog.LevelContainer &&
+		(r.Finding.Reason == finding.ReasonUnset || r.Finding.Reason == finding.ReasonInherited) {
+		smp, ops, level = c.Fix.Pod.StrategicMerge, c.Fix.Pod.JSONPatch, catalog.LevelPod
+	}
+	if smp == "" || ops == "" {
+		return nil, fmt.Errorf("control %s has no fix template", c.ID)
+	}
+	f := &Fix{Result: r, Level: level}
+	t := r.Target
+	switch level {
+	case catalog.LevelObject:
+		f.Base = nil
+	case catalog.LevelPod:
+		f.Base = append([]string{}, t.TemplatePath...)
+	case catalog.LevelContainer:
+		if t.ContainerType == "" {
+			return nil, fmt.Errorf("control %s: a container-level fix needs a container-level finding", c.ID)
+		}
+		f.Base = append(append([]string{}, t.TemplatePath...), "spec", t.ContainerType, strconv.Itoa(t.ContainerIndex))
+	}
+	f.BasePointer = pointer(f.Base)
+
+	text, err := catalog.Render(c.ID+" strategicMerge", smp, r.Data)
+	if err != nil {
+		return nil, err
+	}
+	if f.Relative, err = yaml.Parse(text); err != nil {
+		return nil, fmt.Errorf("control %s: strategicMerge renders invalid YAML: %w", c.ID, err)
+	}
+	text, err = catalog.Render(c.ID+" jsonPatch", ops, r.Data)
+	if err != nil {
+		return nil, err
+	}
+	if f.RelativeOps, err = catalog.ParseOps([]byte(text)); err != nil {
+		return nil, fmt.Errorf("control %s: jsonPatch: %w", c.ID, err)
+	}
+	if err := f.whole(obj); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Apply applies the fix to obj, a copy of the object's root node, with
+// kyaml's merge2 at the fix's base. Comments of obj are kept.
+func (f *Fix) Apply(obj *yaml.RNode) error {
+	target, err := nodeAt(obj, f.Base)
+	if err != nil {
+		return err
+	}
+	_, err = merge2.Merge(f.Relative.Copy(), target, yaml.MergeOptions{ListIncreaseDirection: yaml.MergeOptionsListAppend})
+	return err
+}
+
+// nodeAt walks keys (and list indexes) from n.
+func nodeAt(n *yaml.RNode, path []string) (*yaml.RNode, error) {
+	cur := n
+	for _, k := range path {
+		y := cur.YNode()
+		switch y.Kind {
+		case yaml.MappingNode:
+			f := cur.Field(k)
+			if f == nil {
+				return nil, fmt.Errorf("path %s: no key %q", strings.Join(path, "."), k)
+			}
+			cur = f.Value
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(y.Content) {
+				return nil, fmt.Errorf("path %s: no element %s", strings.Join(path, "."), k)
+			}
+			cur = yaml.NewRNode(y.Content[i])
+		default:
+			return nil, fmt.Errorf("path %s: %q is not a mapping or list", strings.Join(path, "."), k)
+		}
+	}
+	return cur, nil
+}
+
+func pointer(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+	}
+	return b.String()
+}
+
+// whole builds the object-level forms: the strategic-merge patch nests the
+// relative patch under the object's path (a container becomes a list element
+// keyed by its name, as strategic merge expects), the JSON ops get the base
+// prefix and any parents the object lacks.
+func (f *Fix) whole(obj *yaml.RNode) error {
+	var rel map[string]any
+	s, err := f.Relative.String()
+	if err != nil {
+		return err
+	}
+	if err := syaml.Unmarshal([]byte(s), &rel); err != nil {
+		return err
+	}
+	var patch any = rel
+	path := f.Base
+	if f.Level == catalog.LevelContainer {
+		rel["name"] = f.Result.Target.Container
+		n := len(path)
+		patch = map[string]any{path[n-2]: []any{rel}}
+		path = path[:n-2]
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		patch = map[string]any{path[i]: patch}
+	}
+	if f.StrategicMergeJSON, err = json.Marshal(patch); err != nil {
+		return err
+	}
+	if f.StrategicMerge, err = syaml.JSONToYAML(f.StrategicMergeJSON); err != nil {
+		return err
+	}
+	objJSON, err := obj.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if f.JSONPatch, err = absoluteOps(objJSON, f.BasePointer, f.RelativeOps); err != nil {
+		return fmt.Errorf("control %s: %w", f.Result.Control.ID, err)
+	}
+	f.kubectl()
+	return nil
+}
+
+func (f *Fix) kubectl() {
+	ref := f.Result.Finding.Object
+	target := strings.ToLower(ref.Kind) + "/" + ref.Name
+	ns := ""
+	if ref.Namespace != "" {
+		ns = " -n " + ref.Namespace
+	}
+	ops, _ := json.Marshal(f.JSONPatch)
+	f.Kubectl = []string{
+		fmt.Sprintf("kubectl patch %s%s --type strategic -p %s", target, ns, shellQuote(string(f.StrategicMergeJSON))),
+		fmt.Sprintf("kubectl patch %s%s --type json -p %s", target, ns, shellQuote(string(ops))),
+	}
+	if f.Result.Target.ContainerType == "ephemeralContainers" {
+		f.Note = "ephemeral containers cannot be changed with kubectl patch on a running Pod; change the source and recreate the debug container"
+	} else if ref.Kind == "Pod" && f.Level != catalog.LevelObject {
+		f.Note = "most fields of a running Pod are immutable: apply the patch to the Pod's source and recreate it"
+	}
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
