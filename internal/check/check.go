@@ -135,11 +135,8 @@ func (e *evaluator) resolve(base *yaml.RNode, basePath string, f catalog.Field) 
 		}
 		return e.resolve(next, p, f[1:])
 	}
-	if next == nil || next.YNode().Kind != yaml.SequenceNode {
-		return nil
-	}
 	var out []value
-	for i, el := range next.Content() {
+	for i, el := range elements(next) {
 		rn := yaml.NewRNode(el)
 		if w := e.c.Check.Where; w != nil {
 			wf, _ := catalog.ParseField(w.Field)
@@ -195,11 +192,7 @@ func (e *evaluator) containers() {
 	}
 	spec := lookup(e.tmpl, "spec")
 	for _, ct := range types {
-		list := lookup(spec, ct)
-		if list == nil || list.YNode().Kind != yaml.SequenceNode {
-			continue
-		}
-		for i, cn := range list.Content() {
+		for i, cn := range elements(lookup(spec, ct)) {
 			c := yaml.NewRNode(cn)
 			name := ""
 			if n := lookup(c, "name"); n != nil {
@@ -307,7 +300,7 @@ func render(n *yaml.RNode) (string, any) {
 		var items []any
 		var texts []string
 		for _, c := range y.Content {
-			s := scalar(c)
+			s := scalar(deref(c))
 			items = append(items, s)
 			texts = append(texts, s)
 		}
@@ -341,7 +334,7 @@ func items(n *yaml.RNode) []string {
 	}
 	var out []string
 	for _, c := range y.Content {
-		out = append(out, scalar(c))
+		out = append(out, scalar(deref(c)))
 	}
 	return out
 }

@@ -20,21 +20,76 @@ func TemplatePath(kind string) ([]string, bool) {
 }
 
 // lookup follows keys through mappings; nil when any is missing or null.
+// Aliases are followed and YAML merge keys (<<) are honoured, so files that
+// share blocks with anchors are checked as Kubernetes reads them.
 func lookup(n *yaml.RNode, keys ...string) *yaml.RNode {
-	for _, k := range keys {
-		if n == nil || n.YNode().Kind != yaml.MappingNode {
-			return nil
-		}
-		f := n.Field(k)
-		if f == nil {
-			return nil
-		}
-		n = f.Value
-	}
-	if n == nil || yaml.IsMissingOrNull(n) {
+	if n == nil {
 		return nil
 	}
+	y := deref(n.YNode())
+	for _, k := range keys {
+		y = field(y, k, 0)
+		if y == nil {
+			return nil
+		}
+	}
+	if y.Kind == yaml.ScalarNode && y.Tag == "!!null" {
+		return nil
+	}
+	return yaml.NewRNode(y)
+}
+
+// deref follows an alias to its anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
 	return n
+}
+
+// field returns the value of key in mapping n, looking into merged
+// mappings (<<: *x or <<: [*x, *y]) when n has no such key itself.
+func field(n *yaml.Node, key string, depth int) *yaml.Node {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode || depth > 10 {
+		return nil
+	}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case key:
+			return deref(n.Content[i+1])
+		case "<<":
+			v := deref(n.Content[i+1])
+			if v.Kind == yaml.SequenceNode {
+				merges = append(merges, v.Content...)
+			} else {
+				merges = append(merges, v)
+			}
+		}
+	}
+	for _, m := range merges {
+		if v := field(m, key, depth+1); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// elements returns a sequence's items with aliases followed.
+func elements(n *yaml.RNode) []*yaml.Node {
+	if n == nil {
+		return nil
+	}
+	y := deref(n.YNode())
+	if y.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]*yaml.Node, len(y.Content))
+	for i, c := range y.Content {
+		out[i] = deref(c)
+	}
+	return out
 }
 
 // Lookup is lookup for other packages: the node at keys below n, or nil.

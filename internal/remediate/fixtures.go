@@ -13,6 +13,7 @@ import (
 	"github.com/kmend/kmend/internal/check"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/patch"
 	"github.com/kmend/kmend/internal/yamledit"
 	"github.com/kmend/kmend/patches"
 )
@@ -70,6 +71,9 @@ func RunFixtures(c *catalog.Control, fsys fs.FS, dir string) error {
 	if got == nil {
 		got = r.Before
 	}
+	if err := patchesGive(c, failing, r, want); err != nil {
+		errs = append(errs, err)
+	}
 	if string(got) != string(want) {
 		diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 			A: difflib.SplitLines(string(want)), B: difflib.SplitLines(string(got)),
@@ -106,4 +110,48 @@ func failures(c *catalog.Control, set *manifest.Set) int {
 		}
 	}
 	return n
+}
+
+// patchesGive applies, object by object, the applied fixes' strategic-merge
+// patches (with apimachinery) and RFC 6902 ops (with evanphx/json-patch) to
+// the failing objects and checks both give the objects of fixed.yaml: the
+// manual fallback is the same change as the in-place edit.
+func patchesGive(c *catalog.Control, failing *manifest.Set, r *FileResult, want []byte) error {
+	fixed, err := yamledit.Parse(path.Join(c.Dir, catalog.FixedFile), want, yamledit.Options{})
+	if err != nil {
+		return err
+	}
+	wantSet := manifest.FromFiles(fixed)
+	if len(wantSet.Objects) != len(failing.Objects) {
+		return fmt.Errorf("%s has %d objects, %s %d", catalog.FixedFile, len(wantSet.Objects), catalog.FailingFile, len(failing.Objects))
+	}
+	for i, o := range failing.Objects {
+		orig, err := o.Node.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		wantJSON, err := wantSet.Objects[i].Node.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		smp, ops := orig, orig
+		for _, a := range r.Applied {
+			if a.Fix.Result.Finding.Object != o.Ref {
+				continue
+			}
+			if smp, err = patch.ApplyStrategicMerge(o.Ref.Kind, smp, a.Fix.StrategicMergeJSON); err != nil {
+				return fmt.Errorf("%s: strategic-merge patch: %w", o.Ref, err)
+			}
+			if ops, err = patch.ApplyJSONPatch(ops, a.Fix.JSONPatch); err != nil {
+				return fmt.Errorf("%s: RFC 6902 patch: %w", o.Ref, err)
+			}
+		}
+		if !patch.SameJSON(smp, wantJSON) {
+			return fmt.Errorf("%s: the strategic-merge patches do not give %s", o.Ref, catalog.FixedFile)
+		}
+		if !patch.SameJSON(ops, wantJSON) {
+			return fmt.Errorf("%s: the RFC 6902 patches do not give %s", o.Ref, catalog.FixedFile)
+		}
+	}
+	return nil
 }

@@ -139,7 +139,11 @@ func (d *differ) replaceValue(o, e *yaml.Node, sl slot) error {
 		// comment to the first line.
 		rest := s.restOfLine(b)
 		if t := strings.TrimSpace(string(rest)); t == "" || t[0] == '#' {
-			text = afterFirstLine(text, strings.TrimRight(string(rest), " \t"))
+			c := strings.TrimRight(string(rest), " \t")
+			if c != "" && c[0] == '#' {
+				c = " " + c
+			}
+			text = afterFirstLine(text, c)
 			b = s.lineEnd(b)
 		}
 	}

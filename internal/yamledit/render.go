@@ -88,13 +88,45 @@ func (d *differ) encode(n *yaml.Node) (out string, err error) {
 	if !d.style.compact {
 		enc.DefaultSeqIndent()
 	}
-	if err := enc.Encode(n); err != nil {
+	if err := enc.Encode(explicitNulls(n, false)); err != nil {
 		return "", fmt.Errorf("encoding: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return "", fmt.Errorf("encoding: %w", err)
 	}
 	return buf.String(), nil
+}
+
+// explicitNulls returns n, or a copy of it where the empty nulls inside
+// flow collections and in mapping keys read "null": yaml.v3 writes them as
+// '' (an empty string) there.
+func explicitNulls(n *yaml.Node, flow bool) *yaml.Node {
+	if n.Kind == yaml.ScalarNode {
+		if flow && n.Value == "" && n.ShortTag() == "!!null" {
+			c := *n
+			c.Value = "null"
+			return &c
+		}
+		return n
+	}
+	flow = flow || isFlow(n)
+	var content []*yaml.Node
+	for i, ch := range n.Content {
+		key := n.Kind == yaml.MappingNode && i%2 == 0
+		nc := explicitNulls(ch, flow || key)
+		if nc != ch && content == nil {
+			content = append([]*yaml.Node(nil), n.Content...)
+		}
+		if content != nil {
+			content[i] = nc
+		}
+	}
+	if content == nil {
+		return n
+	}
+	c := *n
+	c.Content = content
+	return &c
 }
 
 // indentLines prefixes the non-empty lines of text with col spaces (all
@@ -197,9 +229,6 @@ func flowCopy(n *yaml.Node) *yaml.Node {
 	c := withoutComments(n)
 	if c.Kind == yaml.MappingNode || c.Kind == yaml.SequenceNode {
 		c.Style |= yaml.FlowStyle
-	}
-	if c.Kind == yaml.ScalarNode && c.Value == "" && c.ShortTag() == "!!null" {
-		c.Value = "null" // yaml.v3 writes an empty null as '' in flow context
 	}
 	if n.Content != nil {
 		c.Content = make([]*yaml.Node, len(n.Content))
@@ -305,6 +334,9 @@ func (d *differ) apply(crlf bool) ([]byte, error) {
 		}
 		out.Write(d.s.data[cur:e.start])
 		text := e.text
+		if e.end < len(d.s.data) && d.s.data[e.end] == '#' && text != "" && !isBlankOrBreak(text[len(text)-1]) {
+			text += " " // "{}#c": libyaml reads '#' after a bracket as a comment, not after a scalar
+		}
 		if crlf {
 			text = strings.ReplaceAll(text, "\n", "\r\n")
 		}

@@ -1,6 +1,7 @@
 package yamledit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -276,15 +277,16 @@ loop:
 }
 
 // plainEnd returns the end of a plain scalar, following continuation lines
-// until the folded text equals the parsed value.
+// as long as their folded text continues the parsed value (in linear time).
 func (s *source) plainEnd(q int, n *yaml.Node, c ctx) (int, error) {
 	e := s.plainLineEnd(q, c.flow)
-	folded := string(s.data[q:e])
+	v := n.Value
+	pos := e - q
+	if pos > len(v) || v[:pos] != string(s.data[q:e]) {
+		return 0, fmt.Errorf("%w: plain scalar at line %d", errSpan, n.Line)
+	}
 	breaks := 0
-	for li := s.lineIndex(q) + 1; folded != n.Value && li < len(s.lines); li++ {
-		if !strings.HasPrefix(n.Value, folded) {
-			break
-		}
+	for li := s.lineIndex(q) + 1; pos < len(v) && li < len(s.lines); li++ {
 		line := s.lineAt(li)
 		if isBlank(line) {
 			breaks++
@@ -293,17 +295,19 @@ func (s *source) plainEnd(q int, n *yaml.Node, c ctx) (int, error) {
 		if isComment(line) || !c.flow && indentOf(line) <= c.indent {
 			break
 		}
-		start := s.lines[li] + len(line) - len(strings.TrimLeft(string(line), " \t"))
-		e = s.plainLineEnd(start, c.flow)
-		if breaks == 0 {
-			folded += " "
-		} else {
-			folded += strings.Repeat("\n", breaks)
+		start := s.lines[li] + len(line) - len(bytes.TrimLeft(line, " \t"))
+		end := s.plainLineEnd(start, c.flow)
+		sep := " "
+		if breaks > 0 {
+			sep = strings.Repeat("\n", breaks)
 		}
-		folded += string(s.data[start:e])
-		breaks = 0
+		if !strings.HasPrefix(v[pos:], sep) || !strings.HasPrefix(v[pos+len(sep):], string(s.data[start:end])) {
+			break
+		}
+		pos += len(sep) + end - start
+		e, breaks = end, 0
 	}
-	if folded != n.Value {
+	if pos != len(v) {
 		return 0, fmt.Errorf("%w: plain scalar at line %d", errSpan, n.Line)
 	}
 	return e, nil
@@ -378,42 +382,61 @@ func (s *source) blockIndent(first, explicit, parent int) int {
 }
 
 // flowEnd returns the offset just after the bracket closing the flow
-// collection opened at p, honouring quotes and comments.
+// collection opened at p, honouring quoted and plain scalars, properties
+// and comments.
 func (s *source) flowEnd(p int) (int, error) {
-	depth := 0
-	tokenStart := true
+	depth, plain := 0, false
 	for i := p; i < len(s.data); i++ {
 		ch := s.data[i]
+		if ch == '#' && i > p && isBlankOrBreak(s.data[i-1]) {
+			i, plain = s.lineEnd(i)-1, false
+			continue
+		}
+		if plain {
+			if !isFlowIndicator(ch) && !(ch == ':' && s.plainColon(i)) {
+				continue
+			}
+			plain = false
+		}
 		switch {
 		case ch == '[' || ch == '{':
 			depth++
-			tokenStart = true
 		case ch == ']' || ch == '}':
 			depth--
 			if depth == 0 {
 				return i + 1, nil
 			}
-			tokenStart = false
 		case ch == ',' || ch == ':' || ch == '?' || isBlankOrBreak(ch):
-			tokenStart = true
-		case ch == '#' && (i == p || isBlankOrBreak(s.data[i-1])):
-			i = s.lineEnd(i) - 1
-		case (ch == '"' || ch == '\'') && tokenStart:
-			var e int
-			var err error
-			if ch == '"' {
-				e, err = s.doubleQuotedEnd(i)
-			} else {
-				e, err = s.singleQuotedEnd(i)
-			}
+		case ch == '"' || ch == '\'':
+			e, err := s.quotedEnd(i)
 			if err != nil {
 				return 0, err
 			}
 			i = e - 1
-			tokenStart = false
+		case ch == '!' || ch == '&' || ch == '*':
+			for i+1 < len(s.data) && !isBlankOrBreak(s.data[i+1]) && !isFlowIndicator(s.data[i+1]) {
+				i++
+			}
 		default:
-			tokenStart = false
+			plain = true
 		}
 	}
 	return 0, fmt.Errorf("%w: unterminated flow collection", errSpan)
+}
+
+func isFlowIndicator(c byte) bool {
+	return c == ',' || c == '[' || c == ']' || c == '{' || c == '}'
+}
+
+// plainColon reports whether the ':' at i ends a plain scalar in flow
+// context (it is followed by a blank or a flow indicator).
+func (s *source) plainColon(i int) bool {
+	return i+1 == len(s.data) || isBlankOrBreak(s.data[i+1]) || isFlowIndicator(s.data[i+1])
+}
+
+func (s *source) quotedEnd(q int) (int, error) {
+	if s.data[q] == '"' {
+		return s.doubleQuotedEnd(q)
+	}
+	return s.singleQuotedEnd(q)
 }
