@@ -111,6 +111,9 @@ type Check struct {
 	// Risky matches it or when Safe is given and does not match it.
 	Risky *Matcher `yaml:"risky,omitempty" json:"risky,omitempty"`
 	Safe  *Matcher `yaml:"safe,omitempty" json:"safe,omitempty"`
+	// Sensitive marks values that must never be shown (a literal
+	// password): findings report them as "(redacted)".
+	Sensitive bool `yaml:"sensitive,omitempty" json:"sensitive,omitempty"`
 }
 
 // Where filters list elements by one of their fields.

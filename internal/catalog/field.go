@@ -89,6 +89,9 @@ func (f Field) String() string {
 
 // Expand replaces {container} in keys.
 func (f Field) Expand(container string) Field {
+	if !strings.Contains(f.String(), "{container}") {
+		return f
+	}
 	out := make(Field, len(f))
 	for i, s := range f {
 		s.Key = strings.ReplaceAll(s.Key, "{container}", container)

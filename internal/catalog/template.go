@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"text/template"
 )
 
@@ -36,9 +37,19 @@ var funcs = template.FuncMap{
 	},
 }
 
-// parseTemplate parses a why-text or fix template.
+var parsed sync.Map // template text → *template.Template
+
+// parseTemplate parses a why-text or fix template, once per text.
 func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	if t, ok := parsed.Load(text); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Store(text, t)
+	return t, nil
 }
 
 // Render executes a template of this control with data.

@@ -40,6 +40,9 @@ type Result struct {
 	Root *yaml.RNode
 }
 
+// Redacted stands for the observed value of a sensitive check.
+const Redacted = "(redacted)"
+
 // Options tune a run.
 type Options struct {
 	// Params overrides fix parameters per control ID.
@@ -61,11 +64,7 @@ func Run(controls []*catalog.Control, obj manifest.Object, opts Options) []Resul
 		if !applies(c, obj.Ref.Kind) {
 			continue
 		}
-		params, err := c.Defaults(opts.Params[c.ID])
-		if err != nil {
-			params, _ = c.Defaults(nil)
-		}
-		e := &evaluator{c: c, obj: obj, params: params, tp: tp, tmpl: tmpl}
+		e := &evaluator{c: c, obj: obj, params: params(c, opts.Params[c.ID]), tp: tp, tmpl: tmpl}
 		switch c.Check.Level {
 		case catalog.LevelObject:
 			e.object()
@@ -139,7 +138,7 @@ func (e *evaluator) resolve(base *yaml.RNode, basePath string, f catalog.Field) 
 	for i, el := range elements(next) {
 		rn := yaml.NewRNode(el)
 		if w := e.c.Check.Where; w != nil {
-			wf, _ := catalog.ParseField(w.Field)
+			wf := parseField(w.Field)
 			vs := e.resolve(rn, "", wf)
 			if len(vs) == 0 || !matches(&w.Matcher, vs[0].node) {
 				continue
@@ -172,15 +171,13 @@ func joinPath(a, b string) string {
 func (e *evaluator) templatePrefix() string { return strings.Join(e.tp, ".") }
 
 func (e *evaluator) object() {
-	f, _ := catalog.ParseField(e.c.Check.Field)
-	for _, v := range e.resolve(e.obj.Node, "", f) {
+	for _, v := range e.resolve(e.obj.Node, "", parseField(e.c.Check.Field)) {
 		e.judge(v, nil, Target{Level: catalog.LevelObject, TemplatePath: e.tp})
 	}
 }
 
 func (e *evaluator) pod() {
-	f, _ := catalog.ParseField(e.c.Check.Field)
-	for _, v := range e.resolve(e.tmpl, e.templatePrefix(), f) {
+	for _, v := range e.resolve(e.tmpl, e.templatePrefix(), parseField(e.c.Check.Field)) {
 		e.judge(v, nil, Target{Level: catalog.LevelPod, TemplatePath: e.tp})
 	}
 }
@@ -198,15 +195,13 @@ func (e *evaluator) containers() {
 			if n := lookup(c, "name"); n != nil {
 				name = n.YNode().Value
 			}
-			f, _ := catalog.ParseField(e.c.Check.Field)
-			f = f.Expand(name)
+			f := parseField(e.c.Check.Field).Expand(name)
 			base := joinPath(e.templatePrefix(), fmt.Sprintf("spec.%s[%d]", ct, i))
 			t := Target{Level: catalog.LevelContainer, TemplatePath: e.tp, ContainerType: ct, ContainerIndex: i, Container: name, line: cn.Line}
 			for _, v := range e.resolve(c, base, f) {
 				var pod *value
 				if v.node == nil && e.c.Check.PodField != "" {
-					pf, _ := catalog.ParseField(e.c.Check.PodField)
-					pf = pf.Expand(name)
+					pf := parseField(e.c.Check.PodField).Expand(name)
 					if vs := e.resolve(e.tmpl, e.templatePrefix(), pf); len(vs) == 1 {
 						pod = &vs[0]
 					}
@@ -248,6 +243,9 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 	if node != nil {
 		data.Observed, data.Value = render(node)
 		data.Keep = keep(ch, node)
+		if ch.Sensitive {
+			data.Observed, data.Value, data.Keep = Redacted, nil, nil
+		}
 	}
 	line := e.obj.Pos.Line
 	switch {

@@ -224,3 +224,27 @@ func TestImageTag(t *testing.T) {
 		}
 	}
 }
+
+func TestSensitiveValuesAreRedacted(t *testing.T) {
+	src := `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: a
+      env:
+        - {name: DB_PASSWORD, value: "s3cr3t-Passw0rd"}
+        - {name: DB_HOST, value: db}
+`
+	rs := check.Run(builtin(t, "KM-031"), object(t, src), check.Options{})
+	if len(rs) != 1 {
+		t.Fatalf("%d results", len(rs))
+	}
+	f := rs[0].Finding
+	if f.Observed != check.Redacted || strings.Contains(f.Message, "s3cr3t") || rs[0].Data.Value != nil {
+		t.Fatalf("the secret leaks: %+v", f)
+	}
+	if f.Path != "spec.containers[0].env[0].value" {
+		t.Fatalf("path %s", f.Path)
+	}
+}

@@ -122,8 +122,9 @@ func Compute(objs []manifest.Object, controls []*catalog.Control, results []chec
 		ex := exposures[r.Finding.Object]
 		ranked = append(ranked, Ranked{Finding: r.Finding, Risk: round(Weight(r.Finding.Severity) * ex.factor()), Exposure: ex.reasons})
 	}
-	slices.SortStableFunc(ranked, func(a, b Ranked) int {
-		return cmp.Or(cmp.Compare(b.Risk, a.Risk), cmp.Compare(a.Finding.ControlID, b.Finding.ControlID))
+	slices.SortFunc(ranked, func(a, b Ranked) int {
+		return cmp.Or(cmp.Compare(b.Risk, a.Risk), cmp.Compare(b.Finding.Severity, a.Finding.Severity),
+			cmp.Compare(a.Finding.ControlID, b.Finding.ControlID), finding.Compare(a.Finding, b.Finding))
 	})
 	return Result{Overall: finish(overall), ByNamespace: sorted(ns), ByApp: sorted(apps), Ranked: ranked}
 }
@@ -171,3 +172,4 @@ func AppOf(o manifest.Object) string {
 	}
 	return o.Ref.Name
 }
+

@@ -100,77 +100,120 @@ func (d *differ) replaceValue(o, e *yaml.Node, sl slot) error {
 	if err != nil {
 		return err
 	}
+	s, a := d.s, sl.after
+	col := sl.col
+	if sl.kind == slotRoot {
+		col = s.col(a)
+	}
+	e = d.guardBlockScalar(e, s.nextLine(b), col)
 	text, block, err := d.renderValue(e, sl)
 	if err != nil {
 		return err
 	}
-	s, a := d.s, sl.after
 	if sl.kind == slotRoot {
-		switch {
-		case block && !s.onlySpaceBefore(a): // "--- {}"
+		if block && !s.onlySpaceBefore(a) { // "--- {}"
 			text = "\n" + text
-		default:
-			text = indentLines(text, s.col(a), false)
+		} else {
+			text = indentLines(text, col, false)
 		}
-		d.add(a, b, text)
-		d.protectBlockScalar(e, s.nextLine(b))
-		return nil
+	} else if a, text, err = d.placeInSlot(o, a, text, block); err != nil {
+		return err
 	}
+	if strings.Contains(text, "\n") {
+		text, b = d.absorbRest(text, b)
+	}
+	d.add(a, b, text)
+	return nil
+}
+
+// placeInSlot adjusts the start and the text replacing value o of a key or
+// item whose ':' or '-' ends at a, keeping the comments around it.
+func (d *differ) placeInSlot(o *yaml.Node, a int, text string, block bool) (int, string, error) {
+	s := d.s
 	later := false
 	if !isEmptyNull(o) {
 		os, err := s.start(o)
 		if err != nil {
-			return err
+			return 0, "", err
 		}
 		later = s.lineIndex(os) > s.lineIndex(a)
 	}
-	comment := strings.TrimSpace(string(s.restOfLine(a)))
-	if !later {
+	switch comment := strings.TrimSpace(string(s.restOfLine(a))); {
+	case !later:
 		text = d.keepHeaderComment(o, text)
-	}
-	if later && block { // keep "key: # comment"
+	case block: // keep "key: # comment"
 		a = s.lineEnd(a)
-	} else if later && comment != "" {
+	case comment != "":
 		text = afterFirstLine(text, " "+comment)
 	}
-	if strings.Contains(text, "\n") {
-		// Text after the old value would end up on the last line of the
-		// new one (inside a block scalar): drop trailing blanks, and move a
-		// comment to the first line.
-		rest := s.restOfLine(b)
-		if t := strings.TrimSpace(string(rest)); t == "" || t[0] == '#' {
-			c := strings.TrimRight(string(rest), " \t")
-			if c != "" && c[0] == '#' {
-				c = " " + c
-			}
-			text = afterFirstLine(text, c)
-			b = s.lineEnd(b)
-		}
-	}
-	d.add(a, b, text)
-	d.protectBlockScalar(e, s.nextLine(b))
-	return nil
+	return a, text, nil
 }
 
-// protectBlockScalar empties the whitespace-only lines from p on when the
-// text inserted before p may end with a block scalar: a blank line indented
-// deeper than the scalar's content would otherwise become part of it.
-func (d *differ) protectBlockScalar(n *yaml.Node, p int) {
-	for n != nil && len(n.Content) > 0 && !isFlow(n) {
-		n = n.Content[len(n.Content)-1]
+// absorbRest handles the text after the old value on its last line when the
+// new text has several lines: it would end up on the last line of the new
+// text (inside a block scalar). Trailing blanks are dropped and a comment
+// moves to the first line.
+func (d *differ) absorbRest(text string, b int) (string, int) {
+	rest := d.s.restOfLine(b)
+	t := strings.TrimSpace(string(rest))
+	if t != "" && t[0] != '#' {
+		return text, b
 	}
-	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !strings.Contains(n.Value, "\n") {
-		return
+	c := strings.TrimRight(string(rest), " \t")
+	if c != "" && c[0] == '#' {
+		c = " " + c
 	}
+	return afterFirstLine(text, c), d.s.lineEnd(b)
+}
+
+// guardBlockScalar returns e, or a copy of it whose last scalar is
+// double-quoted when it could be written as a block scalar ending the new
+// text, and the lines from p on (up to the next content line) hold blanks or
+// comments indented deeper than col: they would become its content.
+func (d *differ) guardBlockScalar(e *yaml.Node, p, col int) *yaml.Node {
+	last := e
+	for len(last.Content) > 0 && !isFlow(last) {
+		last = last.Content[len(last.Content)-1]
+	}
+	if last.Kind != yaml.ScalarNode || !strings.Contains(last.Value, "\n") && last.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+		return e
+	}
+	if !d.swallowRisk(p, col) {
+		return e
+	}
+	return withLastQuoted(e)
+}
+
+func (d *differ) swallowRisk(p, col int) bool {
 	for li := d.s.lineIndex(p); li < len(d.s.lines); li++ {
 		line := d.s.lineAt(li)
-		if !isBlank(line) {
-			return
-		}
-		if len(line) > 0 {
-			d.add(d.s.lines[li], d.s.lines[li]+len(line), "")
+		switch {
+		case isBlank(line):
+			if len(line) > col {
+				return true
+			}
+		case isComment(line):
+			if indentOf(line) > col {
+				return true
+			}
+		default:
+			return false
 		}
 	}
+	return false
+}
+
+// withLastQuoted copies the path to the last scalar of n and makes that
+// scalar double-quoted.
+func withLastQuoted(n *yaml.Node) *yaml.Node {
+	c := *n
+	if len(n.Content) == 0 || isFlow(n) {
+		c.Style = yaml.DoubleQuotedStyle | n.Style&yaml.TaggedStyle
+		return &c
+	}
+	c.Content = append([]*yaml.Node(nil), n.Content...)
+	c.Content[len(c.Content)-1] = withLastQuoted(n.Content[len(n.Content)-1])
+	return &c
 }
 
 // afterFirstLine inserts s at the end of the first line of text.
@@ -350,12 +393,11 @@ func (d *differ) insertLines(p int, last, add *yaml.Node, col int) error {
 			return err
 		}
 	}
-	out, err := d.encode(add)
+	out, err := d.encode(d.guardBlockScalar(add, p, col))
 	if err != nil {
 		return err
 	}
 	d.add(p, p, indentLines(out, col, true))
-	d.protectBlockScalar(add, p)
 	return nil
 }
 

@@ -196,31 +196,32 @@ func notEditable(path string, data []byte, docs []*yaml.Node, template bool) err
 		if n := findAnchor(d); n != nil {
 			return fmt.Errorf("%s:%d: uses YAML anchors/aliases: %w", path, n.Line, ErrNotEditable)
 		}
-		if k := findDuplicateKey(d); k != nil {
+		if k := findBadKey(d); k != nil {
+			if k.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%s:%d: non-scalar mapping key: %w", path, k.Line, ErrNotEditable)
+			}
 			return fmt.Errorf("%s:%d: duplicate mapping key %q: %w", path, k.Line, k.Value, ErrNotEditable)
 		}
 	}
 	return nil
 }
 
-// findDuplicateKey returns the second occurrence of a repeated scalar key
-// in any mapping of n: such a file is invalid YAML and ambiguous to edit.
-func findDuplicateKey(n *yaml.Node) *yaml.Node {
+// findBadKey returns the first non-scalar mapping key of n, or the second
+// occurrence of a repeated key: such keys cannot come from JSON (so from a
+// Kubernetes manifest), and make edits ambiguous.
+func findBadKey(n *yaml.Node) *yaml.Node {
 	if n.Kind == yaml.MappingNode {
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode {
-				continue
-			}
-			if seen[keyOf(k)] {
+			if k.Kind != yaml.ScalarNode || seen[keyOf(k)] {
 				return k
 			}
 			seen[keyOf(k)] = true
 		}
 	}
 	for _, c := range n.Content {
-		if k := findDuplicateKey(c); k != nil {
+		if k := findBadKey(c); k != nil {
 			return k
 		}
 	}

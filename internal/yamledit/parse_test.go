@@ -101,6 +101,7 @@ func TestNotEditable(t *testing.T) {
 		"lone CR":  "a: 1\rb: 2\n",
 		"LS break": "a: \"x\u2028y\"\n",
 		"dup key":  "a: 1\nb: 2\na: 3\n",
+		"map key":  "? {a: 1}\n: x\n",
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {

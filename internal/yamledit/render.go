@@ -99,7 +99,7 @@ func (d *differ) encode(n *yaml.Node) (out string, err error) {
 
 // explicitNulls returns n, or a copy of it where the empty nulls inside
 // flow collections and in mapping keys read "null": yaml.v3 writes them as
-// '' (an empty string) there.
+// an empty single-quoted string there.
 func explicitNulls(n *yaml.Node, flow bool) *yaml.Node {
 	if n.Kind == yaml.ScalarNode {
 		if flow && n.Value == "" && n.ShortTag() == "!!null" {

@@ -44,10 +44,7 @@ func (s *source) col(off int) int {
 func (s *source) skipProps(p int) (propsEnd, content int) {
 	propsEnd, content = p, p
 	for content < len(s.data) && (s.data[content] == '!' || s.data[content] == '&') {
-		// libyaml reads tags as URIs, flow indicators included.
-		for content < len(s.data) && !isBlankOrBreak(s.data[content]) {
-			content++
-		}
+		content = s.propEnd(content)
 		propsEnd = content
 		content = s.skipSpaces(content)
 		if content < len(s.data) && (s.data[content] == '\n' || s.data[content] == '\r') {
@@ -64,6 +61,33 @@ func (s *source) skipBlankLines(p int) int {
 		p++
 	}
 	return p
+}
+
+// propEnd returns the end of the tag, anchor or alias starting at p. Tags
+// are read as libyaml (yaml.v3) reads them: URI characters, including
+// ',', '[' and ']'; anchors and aliases up to a blank or flow indicator.
+func (s *source) propEnd(p int) int {
+	i := p + 1
+	if s.data[p] != '!' {
+		for i < len(s.data) && !isBlankOrBreak(s.data[i]) && !isFlowIndicator(s.data[i]) {
+			i++
+		}
+		return i
+	}
+	if i < len(s.data) && s.data[i] == '<' {
+		if j := bytes.IndexByte(s.data[i:], '>'); j >= 0 {
+			return i + j + 1
+		}
+	}
+	for i < len(s.data) && isTagChar(s.data[i]) {
+		i++
+	}
+	return i
+}
+
+func isTagChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' ||
+		strings.IndexByte("_-;/?:@&=+$,.!~*'()[]%", c) >= 0
 }
 
 // isEmptyNull reports whether n is an empty, untagged plain scalar (`key:`).
@@ -414,9 +438,7 @@ func (s *source) flowEnd(p int) (int, error) {
 			}
 			i = e - 1
 		case ch == '!' || ch == '&' || ch == '*':
-			for i+1 < len(s.data) && !isBlankOrBreak(s.data[i+1]) && !isFlowIndicator(s.data[i+1]) {
-				i++
-			}
+			i = s.propEnd(i) - 1
 		default:
 			plain = true
 		}
