@@ -172,4 +172,3 @@ func AppOf(o manifest.Object) string {
 	}
 	return o.Ref.Name
 }
-
