@@ -7,6 +7,8 @@
 # (peer tools in CACHE/bin, the generated tree in CACHE/bench/). Knobs, for
 # trying things out only (the committed docs/benchmarks.md uses defaults):
 #   BENCH_RUNS=5       runs per measurement (the median is reported)
+#   BENCH_BUDGET=60s   no new run of a command once its runs took this long
+#                      (after 3 runs), to keep the bench near 10 minutes
 #   BENCH_FILES=10000  files in the generated tree
 #   BENCH_OUT=docs/benchmarks.md
 #
@@ -35,6 +37,7 @@ fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RUNS=${BENCH_RUNS:-5}
+BUDGET=${BENCH_BUDGET:-60s}
 NFILES=${BENCH_FILES:-10000}
 OUT=$(abspath "${BENCH_OUT:-docs/benchmarks.md}")
 KUBE_SCORE_VERSION=v1.20.0
@@ -121,7 +124,7 @@ done
 measure() {
 	local table=$1 label=$2
 	shift 2
-	"$BR" run -n "$RUNS" -label "$label" -md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null ||
+	"$BR" run -n "$RUNS" -budget "$BUDGET" -timeout 5m -label "$label" -md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null ||
 		log "$label: failed (recorded in the table)"
 }
 for c in "${CORPORA[@]}"; do
@@ -146,6 +149,8 @@ for c in "${CORPORA[@]}"; do
 done
 rm -rf "$WORK/fixcopy"
 
+# s SECONDS: "1.234 s", or "n/a".
+s() { if [ "$1" = NA ]; then echo "n/a"; else echo "$1 s"; fi; }
 # median TABLE LABEL: the median seconds of a row, or NA.
 median() { awk -F'\t' -v l="$2" '$1 == l { m = $2 } END { print (m == "" ? "NA" : m) }' "$WORK/$1.tsv"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
@@ -200,8 +205,6 @@ km_count() {
 		echo "NA NA NA NA"
 	fi
 }
-# s SECONDS: "1.234 s", or "n/a".
-s() { if [ "$1" = NA ]; then echo "n/a"; else echo "$1 s"; fi; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA"; else print a - b }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 <= 0) print "NA"; else printf "%.2f", a / b }'; }
 
@@ -324,8 +327,10 @@ ${CORPUS_ROWS}
 
 ## Speed
 
-Each command ran $RUNS times; the median, min and max wall times and the peak
-resident set size of the child (getrusage Maxrss) are reported. kube-score
+Each command ran $RUNS times (at least 3, fewer than $RUNS only where its runs
+had taken $BUDGET in total: the "runs" column says); the median, min and max
+wall times and the peak resident set size of the child (getrusage Maxrss)
+are reported. The load average above says how busy the machine was. kube-score
 takes files, not directories: it is given the corpus's file list as
 arguments (one process). \`kmend fix\` and \`polaris fix\` run on a fresh copy
 of the corpus each time; the copy is not timed.

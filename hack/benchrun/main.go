@@ -2,7 +2,8 @@
 // only.
 //
 //	benchrun run [-n 5] [-label L] [-md FILE] [-tsv FILE] [-setup 'sh cmd']
-//	             [-args-from LIST] [-ok 0,1] [-stdout FILE] [-timeout 5m] -- CMD ARGS...
+//	             [-args-from LIST] [-ok 0,1] [-stdout FILE] [-timeout 5m]
+//	             [-budget 0] [-dir DIR] -- CMD ARGS...
 //
 // runs CMD n times and reports the median wall time and the peak resident
 // set size of the child (os.ProcessState.SysUsage().(*syscall.Rusage).Maxrss,
@@ -11,7 +12,9 @@
 // "sh -c" before every run and is not timed (a fresh copy of a tree for a
 // fix). -args-from appends the lines of a file to the arguments (a file list
 // for tools that take files, not directories). -stdout keeps the standard
-// output of the last run. The result is appended as a Markdown table row to
+// output of the last run. -budget stops starting new runs once the timed
+// runs took that long in total (after at least 3), to bound slow cases; the
+// number of runs is reported. The result is appended as a Markdown table row to
 // -md (the header is written first when the file is empty) and as a TSV
 // line (label, median s, min s, max s, peak RSS KiB, runs, exit codes) to
 // -tsv, and printed.
@@ -72,7 +75,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  benchrun run [-n 5] [-label L] [-md FILE] [-tsv FILE] [-setup CMD] [-args-from LIST] [-ok 0,1] [-stdout FILE] [-timeout 5m] -- CMD ARGS...
+  benchrun run [-n 5] [-label L] [-md FILE] [-tsv FILE] [-setup CMD] [-args-from LIST] [-ok 0,1] [-stdout FILE] [-timeout 5m] [-budget 0] [-dir DIR] -- CMD ARGS...
   benchrun findings KMEND_JSON_REPORT
   benchrun formatting ORIGDIR FIXEDDIR`)
 	os.Exit(2)
@@ -98,9 +101,10 @@ func run(args []string) error {
 	setup := fl.String("setup", "", "shell command run before every run, not timed")
 	argsFrom := fl.String("args-from", "", "file whose lines are appended to the command's arguments")
 	okCodes := fl.String("ok", "0,1", "exit codes that count as success")
-	stdout := fl.String("stdout", "", "keep the standard output of the last run here")
+	stdout := fl.String("stdout", "", "keep the standard output of the last successful run here")
 	timeout := fl.Duration("timeout", 5*time.Minute, "limit of one run")
 	dir := fl.String("dir", "", "working directory of the command")
+	budget := fl.Duration("budget", 0, "stop starting runs once the timed runs took this long in total, after at least 3 (0: no limit)")
 	fl.Parse(args)
 	cmdArgs := fl.Args()
 	if len(cmdArgs) == 0 || *n < 1 {
@@ -129,7 +133,11 @@ func run(args []string) error {
 	if res.label == "" {
 		res.label = strings.Join(fl.Args(), " ")
 	}
+	var spent time.Duration
 	for i := 0; i < *n; i++ {
+		if *budget > 0 && i >= 3 && spent >= *budget {
+			break
+		}
 		if *setup != "" {
 			c := exec.Command("sh", "-c", *setup)
 			c.Stdout, c.Stderr = os.Stderr, os.Stderr
@@ -139,7 +147,7 @@ func run(args []string) error {
 		}
 		var out io.Writer = io.Discard
 		var buf *bytes.Buffer
-		if *stdout != "" && i == *n-1 {
+		if *stdout != "" { // every run's: -budget may end the runs early
 			buf = &bytes.Buffer{}
 			out = buf
 		}
@@ -184,6 +192,7 @@ func run(args []string) error {
 			break
 		}
 		res.walls = append(res.walls, wall)
+		spent += wall
 		if buf != nil {
 			if err := os.WriteFile(*stdout, buf.Bytes(), 0o644); err != nil {
 				return err

@@ -21,7 +21,11 @@ type TemplateData struct {
 	Keep      []any
 	Container string
 	Field     string
-	Reason    string
+	// Pointer is the JSON pointer of the failing value relative to where
+	// the fix applies (the container, the pod template or the object), with
+	// list indexes resolved: /env/2/value.
+	Pointer string
+	Reason  string
 }
 
 var funcs = template.FuncMap{

@@ -284,7 +284,7 @@ func ParseOps(data []byte) ([]Op, error) {
 
 func sampleData(c *Control) TemplateData {
 	params, _ := c.Defaults(nil)
-	return TemplateData{Params: params, Observed: "x", Value: []any{}, Keep: []any{}, Container: "app", Field: c.Check.Field, Reason: "risky"}
+	return TemplateData{Params: params, Observed: "x", Value: []any{}, Keep: []any{}, Container: "app", Field: c.Check.Field, Pointer: "/x", Reason: "risky"}
 }
 
 func contains(set []string, s string) bool {

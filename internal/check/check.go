@@ -110,43 +110,52 @@ type evaluator struct {
 	out    []Result
 }
 
-// value is one resolved field: its node (nil when absent) and printable path.
+// value is one resolved field: its node (nil when absent), printable path
+// from the object's root, and JSON pointer from the level's base.
 type value struct {
 	node *yaml.RNode
 	path string
+	ptr  string
 }
 
 // resolve walks a field below base. A field with [] yields one value per
 // (filtered) element; a missing list yields nothing.
-func (e *evaluator) resolve(base *yaml.RNode, basePath string, f catalog.Field) []value {
+func (e *evaluator) resolve(base *yaml.RNode, basePath, basePtr string, f catalog.Field) []value {
 	if len(f) == 0 {
-		return []value{{node: base, path: basePath}}
+		return []value{{node: base, path: basePath, ptr: basePtr}}
 	}
 	seg := f[0]
 	p := joinPath(basePath, seg.Key)
+	ptr := basePtr + "/" + escapePointer(seg.Key)
 	next := lookup(base, seg.Key)
 	if !seg.Each {
 		if next == nil {
 			if hasEach(f[1:]) {
 				return nil
 			}
-			return []value{{path: joinPath(p, f[1:].String())}}
+			for _, s := range f[1:] {
+				ptr += "/" + escapePointer(s.Key)
+			}
+			return []value{{path: joinPath(p, f[1:].String()), ptr: ptr}}
 		}
-		return e.resolve(next, p, f[1:])
+		return e.resolve(next, p, ptr, f[1:])
 	}
 	var out []value
 	for i, el := range elements(next) {
 		rn := yaml.NewRNode(el)
 		if w := e.c.Check.Where; w != nil {
-			wf := parseField(w.Field)
-			vs := e.resolve(rn, "", wf)
+			vs := e.resolve(rn, "", "", parseField(w.Field))
 			if len(vs) == 0 || !matches(&w.Matcher, vs[0].node) {
 				continue
 			}
 		}
-		out = append(out, e.resolve(rn, fmt.Sprintf("%s[%d]", p, i), f[1:])...)
+		out = append(out, e.resolve(rn, fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("%s/%d", ptr, i), f[1:])...)
 	}
 	return out
+}
+
+func escapePointer(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
 func hasEach(f catalog.Field) bool {
@@ -171,13 +180,13 @@ func joinPath(a, b string) string {
 func (e *evaluator) templatePrefix() string { return strings.Join(e.tp, ".") }
 
 func (e *evaluator) object() {
-	for _, v := range e.resolve(e.obj.Node, "", parseField(e.c.Check.Field)) {
+	for _, v := range e.resolve(e.obj.Node, "", "", parseField(e.c.Check.Field)) {
 		e.judge(v, nil, Target{Level: catalog.LevelObject, TemplatePath: e.tp})
 	}
 }
 
 func (e *evaluator) pod() {
-	for _, v := range e.resolve(e.tmpl, e.templatePrefix(), parseField(e.c.Check.Field)) {
+	for _, v := range e.resolve(e.tmpl, e.templatePrefix(), "", parseField(e.c.Check.Field)) {
 		e.judge(v, nil, Target{Level: catalog.LevelPod, TemplatePath: e.tp})
 	}
 }
@@ -198,11 +207,11 @@ func (e *evaluator) containers() {
 			f := parseField(e.c.Check.Field).Expand(name)
 			base := joinPath(e.templatePrefix(), fmt.Sprintf("spec.%s[%d]", ct, i))
 			t := Target{Level: catalog.LevelContainer, TemplatePath: e.tp, ContainerType: ct, ContainerIndex: i, Container: name, line: cn.Line}
-			for _, v := range e.resolve(c, base, f) {
+			for _, v := range e.resolve(c, base, "", f) {
 				var pod *value
 				if v.node == nil && e.c.Check.PodField != "" {
 					pf := parseField(e.c.Check.PodField).Expand(name)
-					if vs := e.resolve(e.tmpl, e.templatePrefix(), pf); len(vs) == 1 {
+					if vs := e.resolve(e.tmpl, e.templatePrefix(), "", pf); len(vs) == 1 {
 						pod = &vs[0]
 					}
 				}
@@ -217,7 +226,7 @@ func (e *evaluator) containers() {
 func (e *evaluator) judge(v value, pod *value, t Target) {
 	ch := e.c.Check
 	reason := finding.Reason("")
-	node, path := v.node, v.path
+	node, path, ptr := v.node, v.path, v.ptr
 	switch {
 	case v.node != nil:
 		if risky(ch, v.node) {
@@ -225,7 +234,7 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 		}
 	case pod != nil && pod.node != nil:
 		if risky(ch, pod.node) {
-			reason, node, path = finding.ReasonInherited, pod.node, pod.path
+			reason, node, path, ptr = finding.ReasonInherited, pod.node, pod.path, pod.ptr
 			t.Level = catalog.LevelPod
 		}
 	case ch.Unset == "fail":
@@ -238,6 +247,7 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 		Params:    e.params,
 		Container: t.Container,
 		Field:     ch.Field,
+		Pointer:   ptr,
 		Reason:    string(reason),
 	}
 	if node != nil {

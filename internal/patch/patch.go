@@ -98,14 +98,19 @@ func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
 	return f, nil
 }
 
-// Apply applies the fix to obj, a copy of the object's root node, with
-// kyaml's merge2 at the fix's base. Comments of obj are kept.
+// Apply applies the fix to obj, the object's root node, with kyaml's
+// merge2. The whole-object patch is merged at the root so that kyaml knows
+// the object's kind and merges lists such as containers and env by their
+// keys, as apimachinery's strategic merge does. Comments of obj are kept.
 func (f *Fix) Apply(obj *yaml.RNode) error {
-	target, err := nodeAt(obj, f.Base)
+	if _, err := nodeAt(obj, f.Base); err != nil {
+		return err
+	}
+	p, err := yaml.Parse(string(f.StrategicMerge))
 	if err != nil {
 		return err
 	}
-	_, err = merge2.Merge(f.Relative.Copy(), target, yaml.MergeOptions{ListIncreaseDirection: yaml.MergeOptionsListAppend})
+	_, err = merge2.Merge(p, obj, yaml.MergeOptions{ListIncreaseDirection: yaml.MergeOptionsListAppend})
 	return err
 }
 

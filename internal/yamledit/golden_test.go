@@ -175,16 +175,41 @@ func runGolden(t *testing.T, dir string) {
 	checkOutsideEdits(t, data, got)
 }
 
-// checkOutsideEdits re-parses the output and checks that the output still
-// parses with the same number of documents.
+// checkOutsideEdits checks properties every golden output must keep: it
+// parses to as many documents, line endings stay CRLF in CRLF files, and a
+// missing or present final newline is kept.
 func checkOutsideEdits(t *testing.T, orig, got []byte) {
 	t.Helper()
+	f1, err := Parse("orig", orig, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f2, err := Parse("got", got, Options{})
 	if err != nil {
 		t.Fatalf("output does not parse: %v", err)
 	}
-	f1, _ := Parse("orig", orig, Options{})
 	if len(f1.Docs) != len(f2.Docs) {
 		t.Fatalf("document count changed: %d -> %d", len(f1.Docs), len(f2.Docs))
 	}
+	if f1.CRLF && bytes.Count(got, []byte("\n")) != bytes.Count(got, []byte("\r\n")) {
+		t.Error("CRLF file got bare \\n line endings")
+	}
+	if bytes.HasSuffix(orig, []byte("\n")) != bytes.HasSuffix(got, []byte("\n")) {
+		t.Error("final newline added or removed")
+	}
+	if !bytes.HasPrefix(got, firstLines(orig, 1)) {
+		t.Error("first line changed")
+	}
+}
+
+func firstLines(data []byte, n int) []byte {
+	i := 0
+	for ; n > 0 && i < len(data); n-- {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			return data
+		}
+		i += j + 1
+	}
+	return data[:i]
 }
