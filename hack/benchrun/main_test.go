@@ -4,8 +4,8 @@ import "testing"
 
 func TestDiffSize(t *testing.T) {
 	for _, tc := range []struct {
-		name                     string
-		a, b                     []string
+		name                    string
+		a, b                    []string
 		added, removed, changed int
 	}{
 		{"same", []string{"a", "b"}, []string{"a", "b"}, 0, 0, 0},

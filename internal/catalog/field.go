@@ -89,7 +89,11 @@ func (f Field) String() string {
 
 // Expand replaces {container} in keys.
 func (f Field) Expand(container string) Field {
-	if !strings.Contains(f.String(), "{container}") {
+	found := false
+	for _, s := range f {
+		found = found || strings.Contains(s.Key, "{container}")
+	}
+	if !found {
 		return f
 	}
 	out := make(Field, len(f))

@@ -154,8 +154,13 @@ func (e *evaluator) resolve(base *yaml.RNode, basePath, basePtr string, f catalo
 	return out
 }
 
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 func escapePointer(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return pointerEscaper.Replace(s)
 }
 
 func hasEach(f catalog.Field) bool {

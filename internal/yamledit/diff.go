@@ -112,6 +112,9 @@ func (d *differ) replaceValue(o, e *yaml.Node, sl slot) error {
 	}
 	if sl.kind == slotRoot {
 		if block && !s.onlySpaceBefore(a) { // "--- {}"
+			for isSpace(s.data[a-1]) {
+				a--
+			}
 			text = "\n" + text
 		} else {
 			text = indentLines(text, col, false)
@@ -243,7 +246,11 @@ func (d *differ) keepHeaderComment(o *yaml.Node, text string) string {
 	for i > 1 && isSpace(header[i-1]) {
 		i--
 	}
-	return afterFirstLine(text, header[i:])
+	comment := header[i:]
+	if comment[0] == '#' {
+		comment = " " + comment
+	}
+	return afterFirstLine(text, comment)
 }
 
 // scalarChange replaces the text of a scalar, keeping its quoting style
@@ -251,9 +258,9 @@ func (d *differ) keepHeaderComment(o *yaml.Node, text string) string {
 func (d *differ) scalarChange(o, e *yaml.Node, sl slot) error {
 	blockStyles := yaml.LiteralStyle | yaml.FoldedStyle
 	if isEmptyNull(o) || o.Style&blockStyles != 0 {
-		if o.Style&blockStyles != 0 && e.Style&(blockStyles|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 && strings.Contains(e.Value, "\n") {
+		if o.Style&blockStyles != 0 && e.Style&blockStyles == 0 && strings.Contains(e.Value, "\n") {
 			c := *e
-			c.Style |= o.Style & blockStyles
+			c.Style = c.Style&yaml.TaggedStyle | o.Style&blockStyles
 			e = &c
 		}
 		return d.replaceValue(o, e, sl)
@@ -393,11 +400,12 @@ func (d *differ) insertLines(p int, last, add *yaml.Node, col int) error {
 			return err
 		}
 	}
-	out, err := d.encode(d.guardBlockScalar(add, p, col))
+	add = d.guardBlockScalar(add, p, col)
+	out, err := d.encode(add)
 	if err != nil {
 		return err
 	}
-	d.add(p, p, indentLines(out, col, true))
+	d.add(p, p, indentLines(trimRendering(out, add)+"\n", col, true))
 	return nil
 }
 

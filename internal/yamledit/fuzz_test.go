@@ -68,10 +68,21 @@ func nodeAt(root *yaml.Node, path []int) *yaml.Node {
 }
 
 // fuzzEdit applies one deterministic edit to the mapping m: op 0 adds a
-// key, 1 sets an existing key, 2 removes a key, 3 adds a nested mapping.
+// key, 1 sets an existing key, 2 removes a key, 3 adds a nested mapping. On
+// a sequence, op 4 inserts an item and 5 removes one.
 func fuzzEdit(m *yaml.Node, op, val uint8, pick uint16) {
 	v := copyNode(fuzzValues[int(val)%len(fuzzValues)])
 	key := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+	if m.Kind == yaml.SequenceNode {
+		i := int(pick) % (len(m.Content) + 1)
+		if op%2 == 1 && len(m.Content) > 0 {
+			i %= len(m.Content)
+			m.Content = append(m.Content[:i:i], m.Content[i+1:]...)
+			return
+		}
+		m.Content = append(m.Content[:i:i], append([]*yaml.Node{v}, m.Content[i:]...)...)
+		return
+	}
 	n := len(m.Content) / 2
 	switch {
 	case op%4 == 1 && n > 0:
@@ -94,7 +105,7 @@ func FuzzEdit(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		for op := uint8(0); op < 4; op++ {
+		for op := uint8(0); op < 6; op++ {
 			f.Add(data, uint16(i*7+int(op)), op, uint8(i+int(op)))
 		}
 	}
@@ -113,9 +124,13 @@ func checkFuzzEdit(t *testing.T, data []byte, pick uint16, op, val uint8) {
 		return
 	}
 	nodes := flatten(file.orig)
+	kind := yaml.MappingNode
+	if op%6 >= 4 {
+		kind = yaml.SequenceNode
+	}
 	var maps []int
 	for i, n := range nodes {
-		if n.node.Kind == yaml.MappingNode {
+		if n.node.Kind == kind {
 			maps = append(maps, i)
 		}
 	}

@@ -129,6 +129,19 @@ func explicitNulls(n *yaml.Node, flow bool) *yaml.Node {
 	return &c
 }
 
+// trimRendering removes the final line break of an encoder output, and the
+// blank lines yaml.v3 adds after a folded scalar, unless the last scalar of
+// n ends with several line breaks (keep chomping needs the blank lines).
+func trimRendering(out string, n *yaml.Node) string {
+	for len(n.Content) > 0 && !isFlow(n) {
+		n = n.Content[len(n.Content)-1]
+	}
+	if n.Kind == yaml.ScalarNode && strings.HasSuffix(n.Value, "\n\n") {
+		return strings.TrimSuffix(out, "\n")
+	}
+	return strings.TrimRight(out, "\n")
+}
+
 // indentLines prefixes the non-empty lines of text with col spaces (all
 // lines, or all but the first).
 func indentLines(text string, col int, first bool) string {
@@ -170,8 +183,9 @@ func (d *differ) renderValue(e *yaml.Node, sl slot) (text string, block bool, er
 	if err != nil {
 		return "", false, err
 	}
-	out = strings.TrimSuffix(out, "\n")
-	return out, strings.Contains(out, "\n") && !isFlow(c) && c.Kind != yaml.ScalarNode, nil
+	out = trimRendering(out, c)
+	block = (c.Kind == yaml.MappingNode || c.Kind == yaml.SequenceNode) && !isFlow(c) && len(c.Content) > 0
+	return out, block, nil
 }
 
 func (d *differ) renderWrapped(w *yaml.Node, prefix string, col int) (string, bool, error) {
@@ -183,7 +197,7 @@ func (d *differ) renderWrapped(w *yaml.Node, prefix string, col int) (string, bo
 	if !ok {
 		return "", false, fmt.Errorf("unexpected rendering %q: %w", out, ErrUnsupported)
 	}
-	rest = strings.TrimSuffix(rest, "\n")
+	rest = trimRendering(rest, w)
 	return indentLines(rest, col, false), strings.HasPrefix(rest, "\n"), nil
 }
 

@@ -16,7 +16,7 @@ func TestRenderCases(t *testing.T) {
 		{"insert first item", "a:\n- x # first\n- y\n", "a: [w, x, y]", "a:\n- w\n- x # first\n- y\n"},
 		{"remove middle item", "a:\n  - x\n  - y # drop\n  - z\n", "a: [x, z]", "a:\n  - x\n  - z\n"},
 		{"change and append items", "a:\n- x\n- y\n", "a: [x, q, r]", "a:\n- x\n- q\n- r\n"},
-		{"scalar to mapping", "a: 1 # one\nb: 2\n", "{a: {c: 3}, b: 2}", "a: # one\n  c: 3\nb: 2\n"},
+		{"scalar to mapping", "a: 1 # one\nb: 2\n", "a:\n  c: 3\nb: 2", "a: # one\n  c: 3\nb: 2\n"},
 		{"mapping to scalar", "a: # keep\n  c: 3\nb: 2\n", "{a: 1, b: 2}", "a: 1 # keep\nb: 2\n"},
 		{"mapping emptied", "a:\n  c: 3\n  d: 4\nb: 2\n", "{a: {}, b: 2}", "a: {}\nb: 2\n"},
 		{"list emptied", "a:\n- 1\nb: 2\n", "{a: [], b: 2}", "a: []\nb: 2\n"},
@@ -24,7 +24,7 @@ func TestRenderCases(t *testing.T) {
 		{"inline root after ---", "--- {a: 1}\n", "{a: 1, b: 2}", "--- {a: 1, b: 2}\n"},
 		{"inline empty root after ---", "--- {}\n", "{b: 2}", "---\nb: 2\n"},
 		{"nested sequences", "- - a\n  - b\n- c\n", "[[a, x], c]", "- - a\n  - x\n- c\n"},
-		{"empty item", "a:\n-\n- x\n", "a: [{k: v}, x]", "a:\n- k: v\n- x\n"},
+		{"empty item", "a:\n-\n- x\n", "a:\n- k: v\n- x", "a:\n- k: v\n- x\n"},
 		{"item on its own line", "a:\n-\n  k: v\n", "a: [{k: w}]", "a:\n-\n  k: w\n"},
 		{"remove last key keeps rest", "a: 1\nb: 2 # gone\n# tail\n", "{a: 1}", "a: 1\n# tail\n"},
 		{"quoted key matched", "\"a\": 1\n'b': 2\n", "{a: 1, b: 3}", "\"a\": 1\n'b': 3\n"},
@@ -63,7 +63,7 @@ func TestRenderRootKindChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.SetDoc(0, yaml.MustParse("[x, y]")); err != nil {
+	if err := f.SetDoc(0, yaml.MustParse("- x\n- y")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := f.Render()
