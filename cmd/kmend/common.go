@@ -68,6 +68,36 @@ func (s *selection) checkOptions(cat *catalog.Catalog) (check.Options, error) {
 	return opts, nil
 }
 
+// inputs is what scan, fix and score start from: the selected controls,
+// their options, and the objects read.
+type inputs struct {
+	cat         *catalog.Catalog
+	controls    []*catalog.Control
+	minSeverity finding.Severity
+	check       check.Options
+	set         *manifest.Set
+}
+
+// prepare loads the catalog, selects controls, parses --set and reads the
+// inputs.
+func (g *globals) prepare(sel *selection, args []string, stdin io.Reader) (*inputs, error) {
+	in := &inputs{}
+	var err error
+	if in.cat, err = g.catalog(); err != nil {
+		return nil, err
+	}
+	if in.controls, in.minSeverity, err = sel.controlsOf(in.cat); err != nil {
+		return nil, err
+	}
+	if in.check, err = sel.checkOptions(in.cat); err != nil {
+		return nil, err
+	}
+	if in.set, err = g.load(args, stdin); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
 func (g *globals) catalog() (*catalog.Catalog, error) {
 	cat, err := catalog.Load(g.catalogDirs...)
 	if err != nil {

@@ -89,26 +89,15 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 		}
 		fx = append(fx, v)
 	}
-	cat, err := g.catalog()
+	in, err := g.prepare(&f.selection, args, stdin)
 	if err != nil {
 		return err
 	}
-	controls, min, err := f.controlsOf(cat)
-	if err != nil {
-		return err
-	}
-	copts, err := f.checkOptions(cat)
-	if err != nil {
-		return err
-	}
-	set, err := g.load(args, stdin)
-	if err != nil {
-		return err
-	}
+	set := in.set
 	for _, e := range inputErrors(set) {
 		fmt.Fprintf(stderr, "kmend: %s\n", formatInputError(e))
 	}
-	results := remediate.Run(set, controls, remediate.Options{Fixability: fx, MinSeverity: min, Check: copts})
+	results := remediate.Run(set, in.controls, remediate.Options{Fixability: fx, MinSeverity: in.minSeverity, Check: in.check})
 
 	code := exitOK
 	if len(set.Errors) > 0 {

@@ -75,24 +75,12 @@ func runScan(g *globals, f *scanFlags, args []string, stdin io.Reader, stdout io
 	default:
 		return withCode(exitError, fmt.Errorf("-o %q: want table, json, sarif or patch", f.format))
 	}
-	cat, err := g.catalog()
+	in, err := g.prepare(&f.selection, args, stdin)
 	if err != nil {
 		return err
 	}
-	controls, _, err := f.controlsOf(cat)
-	if err != nil {
-		return err
-	}
-	copts, err := f.checkOptions(cat)
-	if err != nil {
-		return err
-	}
-	set, err := g.load(args, stdin)
-	if err != nil {
-		return err
-	}
-	results := runChecks(set, controls, copts)
-	rep := buildReport(args, set, controls, results)
+	results := runChecks(in.set, in.controls, in.check)
+	rep := buildReport(args, in.set, in.controls, results)
 
 	switch f.format {
 	case "json":

@@ -28,26 +28,15 @@ workload, and 0.25 for a mutable image reference. See docs/score.md.`,
 		Example: `  kmend score ./deploy
   kmend score -o json ./deploy | jq .overall.score`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := g.catalog()
+			in, err := g.prepare(sel, args, cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			controls, _, err := sel.controlsOf(cat)
-			if err != nil {
-				return err
-			}
-			copts, err := sel.checkOptions(cat)
-			if err != nil {
-				return err
-			}
-			set, err := g.load(args, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
+			set := in.set
 			for _, e := range inputErrors(set) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kmend: %s\n", formatInputError(e))
 			}
-			res := score.Compute(set.Objects, controls, runChecks(set, controls, copts))
+			res := score.Compute(set.Objects, in.controls, runChecks(set, in.controls, in.check))
 			w := cmd.OutOrStdout()
 			switch format {
 			case "json":
