@@ -305,6 +305,9 @@ func (d *differ) mappingChange(o, e *yaml.Node, sl slot) error {
 			removed = append(removed, i)
 			continue
 		}
+		if equalNode(o.Content[i+1], e.Content[j+1]) {
+			continue
+		}
 		after, err := d.s.colonEnd(o.Content[i], child)
 		if err != nil {
 			return err
@@ -335,7 +338,7 @@ func (d *differ) mappingChange(o, e *yaml.Node, sl slot) error {
 func (d *differ) entryEnd(m *yaml.Node, i, kc int) (int, error) {
 	k, v := m.Content[i], m.Content[i+1]
 	if isEmptyNull(v) {
-		after, err := d.s.colonEnd(k, ctx{indent: kc})
+		after, err := d.s.entryKeyEnd(k, ctx{indent: kc})
 		if err != nil {
 			return 0, err
 		}
@@ -352,6 +355,9 @@ func (d *differ) removeEntries(m *yaml.Node, removed []int, kc int) error {
 		ks, err := s.start(m.Content[i])
 		if err != nil {
 			return err
+		}
+		if s.explicitKey(ks) {
+			return errFallback
 		}
 		if s.onlySpaceBefore(ks) {
 			end, err := d.entryEnd(m, i, kc)
@@ -416,7 +422,7 @@ func (d *differ) stripEOFScalar(n *yaml.Node) error {
 	for n != nil && len(n.Content) > 0 && !isFlow(n) {
 		n = n.Content[len(n.Content)-1]
 	}
-	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || strings.HasSuffix(n.Value, "\n") {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
 		return nil
 	}
 	p, err := d.s.start(n)
@@ -430,6 +436,13 @@ func (d *differ) stripEOFScalar(n *yaml.Node) error {
 		}
 	}
 	header := d.s.restOfLine(q)
+	if strings.HasSuffix(n.Value, "\n") {
+		if _, keep := blockHeader(header); keep {
+			// Its trailing line breaks would grow by one.
+			return fmt.Errorf("keep-chomped block scalar ending a file without final newline, line %d: %w", n.Line, ErrUnsupported)
+		}
+		return nil
+	}
 	for i := 1; i < len(header) && !isSpace(header[i]) && header[i] != '#'; i++ {
 		switch header[i] {
 		case '-':

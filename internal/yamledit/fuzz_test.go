@@ -245,3 +245,34 @@ func equalLines(a, b []string) bool {
 	}
 	return true
 }
+
+// TestEditEverywhere runs the fuzz checks deterministically on every
+// mapping and sequence of every golden original, with every operation and
+// a few of the values.
+func TestEditEverywhere(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*/original.yaml")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(name, data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		collections := 0
+		for _, n := range flatten(f.orig) {
+			if n.node.Kind == yaml.MappingNode || n.node.Kind == yaml.SequenceNode {
+				collections++
+			}
+		}
+		for pick := 0; pick < collections; pick++ {
+			for op := uint8(0); op < 6; op++ {
+				for _, val := range []uint8{0, 5, 13} {
+					// The high byte of pick chooses the key or item.
+					checkFuzzEdit(t, data, uint16(pick|(pick+int(op))<<8), op, val)
+				}
+			}
+		}
+	}
+}

@@ -35,7 +35,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// File is a parsed YAML file.
+// File is a parsed YAML file. It is not safe for concurrent use.
 type File struct {
 	Path string
 	// Data holds the original bytes; it is never modified.
@@ -58,13 +58,17 @@ type File struct {
 type Doc struct {
 	// Index is the 0-based index of the document in the file.
 	Index int
-	// Line is the 1-based line where the document's content starts.
+	// Line is the 1-based line where the document's content starts (for an
+	// empty document, the line of its "---").
 	Line int
 	// Node is the document's root content; nil for an empty document.
 	Node *yaml.RNode
 }
 
-// Parse parses data, the content of the file at path.
+// Parse parses data, the content of the file at path. Invalid YAML gives a
+// *ParseError (wrapping ErrTemplate if the file contains "{{"); a file or
+// document over the Options limits gives an error wrapping ErrTooLarge. A
+// file that parses but must not be edited gets File.NotEditable.
 func Parse(path string, data []byte, opts Options) (*File, error) {
 	opts = opts.withDefaults()
 	if int64(len(data)) > opts.MaxBytes {
@@ -277,7 +281,11 @@ func copyNode(n *yaml.Node) *yaml.Node {
 
 // SetDoc records the desired new content of document index. edited is
 // normally a modified deep copy (RNode.Copy) of Docs[index].Node; it is
-// copied again, so later changes to it are not seen by Render.
+// copied again, so later changes to it are not seen by Render. Render diffs
+// it against a private copy of the original, so editing Docs[index].Node in
+// place also works. Comments are not diffed: the file keeps its comments,
+// and comments on new nodes are written with them. It returns an error wrapping ErrNotEditable for a
+// file that is not editable, and ErrUnsupported for an empty document.
 func (f *File) SetDoc(index int, edited *yaml.RNode) error {
 	if f.NotEditable != nil {
 		return fmt.Errorf("%s: %w", f.Path, f.NotEditable)

@@ -30,7 +30,7 @@ func (s *source) start(n *yaml.Node) (int, error) {
 	return p, nil
 }
 
-// column returns the visual column of off (the BOM is not counted).
+// col returns the visual column of off (a BOM is not counted).
 func (s *source) col(off int) int {
 	c := s.column(off)
 	if s.lineIndex(off) == 0 {
@@ -127,7 +127,7 @@ func (s *source) blockEnd(n *yaml.Node) (int, error) {
 			return 0, err
 		}
 		if isEmptyNull(last) {
-			after, err := s.colonEnd(key, ctx{indent: kc})
+			after, err := s.entryKeyEnd(key, ctx{indent: kc})
 			if err != nil {
 				return 0, err
 			}
@@ -160,11 +160,15 @@ func (s *source) emptyEnd(v *yaml.Node, after int) int {
 	return pe
 }
 
-// keyCol returns the column of the keys of a block mapping.
+// keyCol returns the column of the keys of a block mapping (of the '?' of
+// an explicit first key).
 func (s *source) keyCol(m *yaml.Node) (int, error) {
 	p, err := s.start(m.Content[0])
 	if err != nil {
 		return 0, err
+	}
+	if s.explicitKey(p) {
+		p = bytes.LastIndexByte(s.data[:p], '?')
 	}
 	return s.col(p), nil
 }
@@ -213,20 +217,64 @@ func (s *source) dashEnd(item *yaml.Node) (int, error) {
 	return 0, fmt.Errorf("%w: no dash before item at line %d", errSpan, item.Line)
 }
 
+// explicitKey reports whether the key starting at p follows a '?'.
+func (s *source) explicitKey(p int) bool {
+	i := p
+	for i > s.lineStart(p) && isSpace(s.data[i-1]) {
+		i--
+	}
+	return i > s.lineStart(p) && s.data[i-1] == '?'
+}
+
 // colonEnd returns the offset just after the ':' following a block key.
 func (s *source) colonEnd(key *yaml.Node, c ctx) (int, error) {
+	e, found, err := s.valueIndicator(key, c)
+	if err == nil && !found {
+		err = fmt.Errorf("%w: explicit key without value at line %d", errSpan, key.Line)
+	}
+	return e, err
+}
+
+// entryKeyEnd returns the end of a key and of its ':' (an explicit key may
+// have none).
+func (s *source) entryKeyEnd(key *yaml.Node, c ctx) (int, error) {
+	e, _, err := s.valueIndicator(key, c)
+	return e, err
+}
+
+// valueIndicator finds the ':' following a block key: on the key's line, or
+// at the start of a later line for an explicit key ("? key"). Without one it
+// returns the end of the key and found == false.
+func (s *source) valueIndicator(key *yaml.Node, c ctx) (int, bool, error) {
 	if key.Kind != yaml.ScalarNode {
-		return 0, fmt.Errorf("%w: complex key at line %d", errSpan, key.Line)
+		return 0, false, fmt.Errorf("%w: complex key at line %d", errSpan, key.Line)
 	}
 	e, err := s.end(key, c)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	e = s.skipSpaces(e)
-	if e >= len(s.data) || s.data[e] != ':' {
-		return 0, fmt.Errorf("%w: no colon after key at line %d", errSpan, key.Line)
+	if p := s.skipSpaces(e); p < len(s.data) && s.data[p] == ':' {
+		return p + 1, true, nil
 	}
-	return e + 1, nil
+	p, err := s.start(key)
+	if err != nil {
+		return 0, false, err
+	}
+	if !s.explicitKey(p) {
+		return 0, false, fmt.Errorf("%w: no colon after key at line %d", errSpan, key.Line)
+	}
+	for li := s.lineIndex(e) + 1; li < len(s.lines); li++ {
+		line := s.lineAt(li)
+		if isBlank(line) || isComment(line) {
+			continue
+		}
+		t := bytes.TrimLeft(line, " ")
+		if t[0] == ':' && (len(t) == 1 || isBlankOrBreak(t[1])) {
+			return s.lines[li] + len(line) - len(t) + 1, true, nil
+		}
+		break
+	}
+	return e, false, nil
 }
 
 // scalarEnd returns the end of the scalar n starting at p.
@@ -345,7 +393,8 @@ func (s *source) blockScalarEnd(q int, c ctx) (int, error) {
 	first := s.lineIndex(q) + 1
 	ci := s.blockIndent(first, explicit, c.indent)
 	end, blankEnd := s.lineEnd(q), -1
-	for li := first; li < len(s.lines); li++ {
+	// The empty "line" after a final line break is not a line.
+	for li := first; li < len(s.lines) && s.lines[li] < len(s.data); li++ {
 		line := s.lineAt(li)
 		if strings.Trim(string(line), " ") == "" && len(line) <= ci {
 			blankEnd = s.lines[li] + len(line)
