@@ -102,6 +102,7 @@ comments, order, indentation and --- separators are kept byte for byte.`,
 		newFix(g),
 		newExplain(g),
 		newScore(g),
+		newImport(g),
 		newCatalog(g),
 		newVersion(),
 	)

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/importer"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/output"
+	"github.com/kmend/kmend/internal/version"
+)
+
+type importFlags struct {
+	format string
+	failOn string
+}
+
+func newImport(g *globals) *cobra.Command {
+	f := &importFlags{}
+	cmd := &cobra.Command{
+		Use:   "import FILE... | -",
+		Short: "Read other scanners' reports and show their findings as kmend controls",
+		Long: `import reads the reports of other scanners and lists their failing results as
+kmend findings, mapped onto the catalog's controls through each control's
+foreignIDs, so that kmend explain and the catalog's fixes apply to them.
+
+It reads, as YAML or JSON, single objects, kind: List and multi-document
+files (what kubectl get -o yaml prints):
+  wgpolicyk8s.io PolicyReport, ClusterPolicyReport   Kyverno, and adapters
+                                                     such as trivy-operator's
+  openreports.io Report, ClusterReport               Kyverno 1.15+, kyverno apply -p
+  aquasecurity.github.io ConfigAuditReport,          trivy-operator
+    ClusterConfigAuditReport
+  kubescape scan --format json                       Kubescape results
+
+Only failing results become findings (fail, warn and error results; failed
+Kubescape controls; Trivy checks with success: false), with reason
+"reported", the report's object, severity and message. A Kyverno result maps
+by policy name, then by the Pod Security Standards checks its properties
+list; a Kubescape result by control ID (C-0057); a Trivy check by check ID
+(KSV017 or AVD-KSV-0017). An ID that maps onto several controls gives a
+finding for each. A result that maps onto no control is still listed, as
+EXT-<tool>-<id> with its own title and text, to be fixed by hand.
+
+trivy-operator reports a Deployment on its current ReplicaSet; import names
+the ReplicaSet, as the report does, and does not guess the Deployment.
+
+Reading reports straight from a cluster (--cluster) comes in a later
+release; until then export them with kubectl get … -o yaml.
+
+Exit codes, as for scan: 0 no finding at or above --fail-on, 1 findings, 2 a
+report (or an entry of one) could not be read; the other entries and files
+are still imported. See docs/import.md.`,
+		Example: `  # Kyverno's reports, from a cluster
+  kubectl get policyreports,clusterpolicyreports -A -o yaml > reports.yaml
+  kmend import reports.yaml
+
+  # OpenReports and trivy-operator's ConfigAuditReports, from standard input
+  kubectl get reports.openreports.io,configauditreports -A -o yaml | kmend import -
+
+  # Kubescape's results
+  kubescape scan --format json --output results.json .
+  kmend import results.json
+
+  # several reports at once, as JSON or SARIF
+  kmend import -o json reports.yaml results.json > findings.json
+  kmend import -o sarif reports.yaml > imported.sarif
+
+  # fail a pipeline only on high and critical findings
+  kmend import --fail-on high reports.yaml`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.format, "output", "o", "table", "output `FORMAT`: table, json or sarif")
+	fl.StringVar(&f.failOn, "fail-on", "info", "exit 1 when a finding is at or above `SEVERITY` (info, low, medium, high, critical)")
+	return cmd
+}
+
+func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdout io.Writer) error {
+	failOn, err := finding.ParseSeverity(f.failOn)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("--fail-on: %w", err))
+	}
+	switch f.format {
+	case "table", "json", "sarif":
+	default:
+		return withCode(exitError, fmt.Errorf("-o %q: want table, json or sarif", f.format))
+	}
+	if len(args) == 0 {
+		return withCode(exitError, errors.New("no input: give report files, or - for standard input"))
+	}
+	cat, err := g.catalog()
+	if err != nil {
+		return err
+	}
+
+	var results []*importer.Result
+	var inputErrs []output.InputError
+	files := 0
+	stdinRead := false
+	for _, name := range args {
+		display := name
+		if name == "-" {
+			display = manifest.StdinName
+			if stdinRead {
+				inputErrs = append(inputErrs, output.InputError{File: display, Message: "standard input given twice"})
+				continue
+			}
+			stdinRead = true
+		}
+		data, err := readReport(name, stdin, g.maxFileSize)
+		if err != nil {
+			inputErrs = append(inputErrs, output.InputError{File: display, Message: err.Error()})
+			continue
+		}
+		res, err := importer.Parse(display, data, cat)
+		if err != nil {
+			inputErrs = append(inputErrs, output.InputError{File: display, Message: strings.TrimPrefix(err.Error(), display+": ")})
+			continue
+		}
+		files++
+		results = append(results, res)
+	}
+	res := importer.Merge(results...)
+	for _, e := range res.Errors {
+		msg := fmt.Sprintf("document %d", e.Document)
+		if e.Entry != "" {
+			msg += ", " + e.Entry
+		}
+		inputErrs = append(inputErrs, output.InputError{File: e.Name, Line: e.Line, Message: msg + ": " + e.Err.Error()})
+	}
+
+	rep := &output.Report{
+		Schema:   output.SchemaVersion,
+		Tool:     output.Tool{Name: "kmend", Version: version.Version},
+		Inputs:   args,
+		Rules:    rules(res.Controls(cat)),
+		Errors:   inputErrs,
+		Findings: append(append([]finding.Finding{}, res.Findings...), res.Unmapped...),
+	}
+	finding.Sort(rep.Findings)
+	rep.Summary = output.Summarize(rep, files, len(res.Objects()), res.Score(cat))
+
+	switch f.format {
+	case "json":
+		err = output.WriteJSON(stdout, rep)
+	case "sarif":
+		err = output.WriteSARIF(stdout, rep)
+	default:
+		err = output.WriteTable(stdout, rep, output.TableOptions{Color: g.color(stdout), Width: termWidth()})
+	}
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	if len(rep.Errors) > 0 {
+		return withCode(exitError, nil)
+	}
+	for _, fd := range rep.Findings {
+		if fd.Severity >= failOn {
+			return withCode(exitFindings, nil)
+		}
+	}
+	return nil
+}
+
+// readReport reads a report file, or standard input for "-", refusing more
+// than max bytes.
+func readReport(name string, stdin io.Reader, max int64) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		r = stdin
+	} else {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, unwrapPathError(err)
+		}
+		if fi.IsDir() {
+			return nil, errors.New("is a directory (give the report files)")
+		}
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, unwrapPathError(err)
+		}
+		defer file.Close()
+		r = file
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d bytes (--max-file-size)", max)
+	}
+	return data, nil
+}
+
+// unwrapPathError drops the path from an *os.PathError: the report's name
+// is shown beside the message already.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
