@@ -51,6 +51,15 @@ func (f *Fix) Key() string {
 // New renders the fix for a result on obj (the object's root node, as it is
 // before the fix). The result's control must have fix templates.
 func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
+	objJSON, err := JSON(obj)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithJSON(r, obj, objJSON)
+}
+
+// NewWithJSON is New for a caller that already has the object as JSON.
+func NewWithJSON(r check.Result, obj *yaml.RNode, objJSON []byte) (*Fix, error) {
 	c := r.Control
 	smp, ops, level := c.Fix.StrategicMerge, c.Fix.JSONPatch, c.Fix.Level
 	if level == "" {
@@ -92,7 +101,7 @@ func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
 	if f.RelativeOps, err = catalog.ParseOps([]byte(text)); err != nil {
 		return nil, fmt.Errorf("control %s: jsonPatch: %w", c.ID, err)
 	}
-	if err := f.whole(obj); err != nil {
+	if err := f.whole(objJSON); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -103,15 +112,47 @@ func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
 // the object's kind and merges lists such as containers and env by their
 // keys, as apimachinery's strategic merge does. Comments of obj are kept.
 func (f *Fix) Apply(obj *yaml.RNode) error {
-	if _, err := nodeAt(obj, f.Base); err != nil {
+	target, err := nodeAt(obj, f.Base)
+	if err != nil {
+		return err
+	}
+	opts := yaml.MergeOptions{ListIncreaseDirection: yaml.MergeOptionsListAppend}
+	if !hasSequence(f.Relative.YNode()) {
+		// No list to merge by key: merging at the base is the same and
+		// much cheaper than walking the whole object.
+		_, err = merge2.Merge(f.Relative.Copy(), target, opts)
 		return err
 	}
 	p, err := yaml.Parse(string(f.StrategicMerge))
 	if err != nil {
 		return err
 	}
-	_, err = merge2.Merge(p, obj, yaml.MergeOptions{ListIncreaseDirection: yaml.MergeOptionsListAppend})
+	_, err = merge2.Merge(p, obj, opts)
 	return err
+}
+
+func hasSequence(n *yaml.Node) bool {
+	if n.Kind == yaml.SequenceNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasSequence(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// JSON returns a node's value as JSON. It decodes the node directly instead
+// of printing and re-parsing it, as RNode.MarshalJSON does.
+func JSON(n *yaml.RNode) ([]byte, error) {
+	var v any
+	if err := n.YNode().Decode(&v); err == nil {
+		if b, err := json.Marshal(v); err == nil {
+			return b, nil
+		}
+	}
+	return n.MarshalJSON() // non-string keys and other rarities
 }
 
 // nodeAt walks keys (and list indexes) from n.
@@ -154,7 +195,7 @@ func pointer(path []string) string {
 // relative patch under the object's path (a container becomes a list element
 // keyed by its name, as strategic merge expects), the JSON ops get the base
 // prefix and any parents the object lacks.
-func (f *Fix) whole(obj *yaml.RNode) error {
+func (f *Fix) whole(objJSON []byte) error {
 	var rel map[string]any
 	s, err := f.Relative.String()
 	if err != nil {
@@ -178,10 +219,6 @@ func (f *Fix) whole(obj *yaml.RNode) error {
 		return err
 	}
 	if f.StrategicMerge, err = syaml.JSONToYAML(f.StrategicMergeJSON); err != nil {
-		return err
-	}
-	objJSON, err := obj.MarshalJSON()
-	if err != nil {
 		return err
 	}
 	if f.JSONPatch, err = absoluteOps(objJSON, f.BasePointer, f.RelativeOps); err != nil {

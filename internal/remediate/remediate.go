@@ -153,12 +153,41 @@ func (r *FileResult) dropAll(err error) {
 	r.Applied = nil
 }
 
+// state is an object as the fixes so far left it: its node, its JSON and
+// its failing results by fingerprint, so each fix costs one merge, one JSON
+// conversion and one check run.
+type state struct {
+	json    []byte
+	results map[string]check.Result
+}
+
+func newState(obj manifest.Object, node *yaml.RNode, controls []*catalog.Control, opts Options) (*state, error) {
+	j, err := patch.JSON(node)
+	if err != nil {
+		return nil, err
+	}
+	o := obj
+	o.Node = node
+	st := &state{json: j, results: map[string]check.Result{}}
+	for _, r := range check.Run(controls, o, opts.Check) {
+		st.results[r.Finding.Fingerprint()] = r
+	}
+	return st, nil
+}
+
 // fixObject applies, one by one, the fixes for an object's findings to obj
 // (a node inside the working copy), keeping only verified ones.
 func fixObject(res *FileResult, obj manifest.Object, todo []check.Result, controls []*catalog.Control, opts Options) {
+	cur, err := newState(obj, obj.Node, controls, opts)
+	if err != nil {
+		for _, r := range todo {
+			res.Dropped = append(res.Dropped, Dropped{r.Finding, err.Error()})
+		}
+		return
+	}
 	for _, want := range todo {
 		fp := want.Finding.Fingerprint()
-		cur, still := current(obj, want.Control, fp, opts)
+		r, still := cur.results[fp]
 		if !still {
 			// An earlier fix (a pod-level one) already repaired it.
 			if a := lastFor(res, want.Control.ID, obj.Ref); a != nil {
@@ -166,32 +195,51 @@ func fixObject(res *FileResult, obj manifest.Object, todo []check.Result, contro
 			}
 			continue
 		}
-		fx, err := patch.New(cur, obj.Node)
+		fx, trial, next, err := try(obj, r, cur, controls, opts)
 		if err != nil {
 			res.Dropped = append(res.Dropped, Dropped{want.Finding, err.Error()})
 			continue
 		}
-		if err := verify(obj, fx, fp, controls, opts); err != nil {
-			res.Dropped = append(res.Dropped, Dropped{want.Finding, err.Error()})
-			continue
-		}
-		if err := fx.Apply(obj.Node); err != nil {
-			res.Dropped = append(res.Dropped, Dropped{want.Finding, err.Error()})
-			continue
-		}
+		// Accept: the object's node, which sits in the working copy of the
+		// document, takes the verified content.
+		*obj.Node.YNode() = *trial.YNode()
+		cur = next
 		res.Applied = append(res.Applied, Applied{Fix: fx, Findings: []finding.Finding{want.Finding}})
 	}
 }
 
-// current re-checks one control on the object as it is now and returns the
-// result with fingerprint fp, if it still fails.
-func current(obj manifest.Object, c *catalog.Control, fp string, opts Options) (check.Result, bool) {
-	for _, r := range check.Run([]*catalog.Control{c}, obj, opts.Check) {
-		if r.Finding.Fingerprint() == fp {
-			return r, true
+// try renders the fix for r, applies it to a copy of the object and
+// verifies it: the control passes there, the strategic-merge patch and the
+// RFC 6902 ops give exactly the edited object, and no control fails that did
+// not fail before. It returns the fix, the edited copy and its state.
+func try(obj manifest.Object, r check.Result, cur *state, controls []*catalog.Control, opts Options) (*patch.Fix, *yaml.RNode, *state, error) {
+	fx, err := patch.NewWithJSON(r, obj.Node, cur.json)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	trial := obj.Node.Copy()
+	if err := fx.Apply(trial); err != nil {
+		return nil, nil, nil, fmt.Errorf("apply: %w", err)
+	}
+	next, err := newState(obj, trial, controls, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if patch.SameJSON(cur.json, next.json) {
+		return nil, nil, nil, fmt.Errorf("the fix changes nothing")
+	}
+	if err := fx.Verify(cur.json, next.json); err != nil {
+		return nil, nil, nil, err
+	}
+	if _, still := next.results[r.Finding.Fingerprint()]; still {
+		return nil, nil, nil, fmt.Errorf("the fix does not make %s pass", r.Control.ID)
+	}
+	for fp, nr := range next.results {
+		if _, was := cur.results[fp]; !was {
+			return nil, nil, nil, fmt.Errorf("the fix makes %s fail (%s)", nr.Control.ID, nr.Finding.Path)
 		}
 	}
-	return check.Result{}, false
+	return fx, trial, next, nil
 }
 
 func lastFor(res *FileResult, id string, ref finding.ObjectRef) *Applied {
@@ -199,45 +247,6 @@ func lastFor(res *FileResult, id string, ref finding.ObjectRef) *Applied {
 		a := &res.Applied[i]
 		if a.Fix.Result.Control.ID == id && a.Fix.Result.Finding.Object == ref {
 			return a
-		}
-	}
-	return nil
-}
-
-// verify applies fx to a copy of the object and checks it: the control
-// passes there, the strategic-merge patch and the RFC 6902 ops give exactly
-// the edited object, and no other control fails that did not fail before.
-func verify(obj manifest.Object, fx *patch.Fix, fp string, controls []*catalog.Control, opts Options) error {
-	trial := obj.Node.Copy()
-	if err := fx.Apply(trial); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	before, err := obj.Node.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	after, err := trial.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	if patch.SameJSON(before, after) {
-		return fmt.Errorf("the fix changes nothing")
-	}
-	if err := fx.Verify(before, after); err != nil {
-		return err
-	}
-	t := obj
-	t.Node = trial
-	if _, still := current(t, fx.Result.Control, fp, opts); still {
-		return fmt.Errorf("the fix does not make %s pass", fx.Result.Control.ID)
-	}
-	was := map[string]bool{}
-	for _, r := range check.Run(controls, obj, opts.Check) {
-		was[r.Finding.Fingerprint()] = true
-	}
-	for _, r := range check.Run(controls, t, opts.Check) {
-		if !was[r.Finding.Fingerprint()] {
-			return fmt.Errorf("the fix makes %s fail (%s)", r.Control.ID, r.Finding.Path)
 		}
 	}
 	return nil
