@@ -8,7 +8,8 @@
 # trying things out only (the committed docs/benchmarks.md uses defaults):
 #   BENCH_RUNS=5       runs per measurement (the median is reported)
 #   BENCH_BUDGET=60s   no new run of a command once its runs took this long
-#                      (after 3 runs), to keep the bench near 10 minutes
+#                      (one run always happens), to keep the bench near 10 min
+#   BENCH_TIMEOUT=300  seconds one command may take before it is killed
 #   BENCH_FILES=10000  files in the generated tree
 #   BENCH_OUT=docs/benchmarks.md
 #
@@ -38,6 +39,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RUNS=${BENCH_RUNS:-5}
 BUDGET=${BENCH_BUDGET:-60s}
+TIMEOUT=${BENCH_TIMEOUT:-300}
 NFILES=${BENCH_FILES:-10000}
 OUT=$(abspath "${BENCH_OUT:-docs/benchmarks.md}")
 KUBE_SCORE_VERSION=v1.20.0
@@ -124,27 +126,37 @@ done
 measure() {
 	local table=$1 label=$2
 	shift 2
-	"$BR" run -n "$RUNS" -budget "$BUDGET" -timeout 5m -label "$label" -md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null ||
+	if ! "$BR" run -n "$RUNS" -budget "$BUDGET" -timeout "${TIMEOUT}s" -label "$label" \
+		-md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null; then
 		log "$label: failed (recorded in the table)"
+		return 1
+	fi
 }
+declare -A FIX_FAILED
+# The last run's outputs are kept for the next section: the scan reports
+# (findings before) and the tree the last `kmend fix` run fixed.
 for c in "${CORPORA[@]}"; do
 	d=${DIR[$c]}
 	log "speed: $c"
-	measure scan "kmend scan -o json ($c)" -- "$KMEND" scan -o json "$d"
+	measure scan "kmend scan -o json ($c)" -stdout "$WORK/$c.kmend.json" -- "$KMEND" scan -o json "$d" || true
 	if [ -n "$KS" ]; then
-		measure scan "kube-score score ($c)" -args-from "$WORK/$c.list" -- "$KS" score -o ci
+		measure scan "kube-score score ($c)" -stdout "$WORK/$c.kube-score.txt" -args-from "$WORK/$c.list" -- "$KS" score -o ci || true
 	fi
 	if [ -n "$KUBE_LINTER" ]; then
-		measure scan "kube-linter lint ($c)" -- "$KUBE_LINTER" lint "$d"
+		measure scan "kube-linter lint ($c)" -- "$KUBE_LINTER" lint "$d" || true
 	fi
 	if [ -n "$POLARIS" ]; then
-		measure scan "polaris audit ($c)" -- "$POLARIS" audit --audit-path "$d" --format json
+		measure scan "polaris audit ($c)" -- "$POLARIS" audit --audit-path "$d" --format json || true
 	fi
-	measure fix "kmend fix ($c)" -setup "rm -rf '$WORK/fixcopy' && cp -R '$d' '$WORK/fixcopy'" \
-		-- "$KMEND" fix "$WORK/fixcopy"
+	if measure fix "kmend fix ($c)" -setup "rm -rf '$WORK/fixcopy' && cp -R '$d' '$WORK/fixcopy'" \
+		-- "$KMEND" fix "$WORK/fixcopy"; then
+		mv "$WORK/fixcopy" "$WORK/$c.fixed-auto"
+	else
+		FIX_FAILED[$c]=1
+	fi
 	if [ -n "$POLARIS" ]; then
 		measure fix "polaris fix ($c)" -setup "rm -rf '$WORK/fixcopy' && cp -R '$d' '$WORK/fixcopy'" \
-			-- "$POLARIS" fix --files-path "$WORK/fixcopy" --checks=all
+			-- "$POLARIS" fix --files-path "$WORK/fixcopy" --checks=all || true
 	fi
 done
 rm -rf "$WORK/fixcopy"
@@ -180,7 +192,11 @@ for c in "${CORPORA[@]}"; do
 done
 
 # ---- quality of the fixes ----------------------------------------------------
-# ks_count DIR: "critical warning" lines of kube-score -o ci on DIR's files.
+# Every command here is limited to TIMEOUT seconds too.
+T() { timeout "$TIMEOUT" "$@"; }
+# ks_lines FILE: "critical warning" lines of a kube-score -o ci output.
+ks_lines() { echo "$(grep -c '^\[CRITICAL\]' "$1" || true) $(grep -c '^\[WARNING\]' "$1" || true)"; }
+# ks_count DIR: the same, for kube-score run on DIR's files.
 ks_count() {
 	if [ -z "$KS" ]; then
 		echo "NA NA"
@@ -188,21 +204,34 @@ ks_count() {
 	fi
 	local files rc=0
 	mapfile -t files < <(list_yaml "$1")
-	"$KS" score -o ci "${files[@]}" >"$WORK/ks.out" 2>"$WORK/ks.err" || rc=$?
+	T "$KS" score -o ci "${files[@]}" >"$WORK/ks.out" 2>"$WORK/ks.err" || rc=$?
 	if [ "$rc" -gt 1 ]; then
 		log "kube-score exited $rc on $1: $(head -1 "$WORK/ks.err")"
 		echo "NA NA"
 		return
 	fi
-	echo "$(grep -c '^\[CRITICAL\]' "$WORK/ks.out" || true) $(grep -c '^\[WARNING\]' "$WORK/ks.out" || true)"
+	ks_lines "$WORK/ks.out"
 }
 # km_count DIR: "total auto review manual" findings of kmend scan -o json.
 km_count() {
 	local rc=0
-	"$KMEND" scan -o json "$1" >"$WORK/km.json" 2>"$WORK/km.err" || rc=$?
+	T "$KMEND" scan -o json "$1" >"$WORK/km.json" 2>"$WORK/km.err" || rc=$?
 	if [ "$rc" -gt 1 ] || ! "$BR" findings "$WORK/km.json" 2>/dev/null; then
 		log "kmend scan exited $rc on $1: $(head -1 "$WORK/km.err")"
 		echo "NA NA NA NA"
+	fi
+	rm -f "$WORK/km.json"
+}
+# fix_copy FROM TO [FLAGS]: copy FROM to TO and run kmend fix FLAGS on it;
+# fails when kmend fix fails or times out.
+fix_copy() {
+	local from=$1 to=$2 rc=0
+	shift 2
+	cp -R "$from" "$to"
+	T "$KMEND" fix "$@" "$to" >"$WORK/fix.out" 2>&1 || rc=$?
+	if [ "$rc" -gt 1 ]; then
+		log "kmend fix $* exited $rc on $from: $([ "$rc" -eq 124 ] && echo "timed out after $TIMEOUT s" || head -1 "$WORK/fix.out")"
+		return 1
 	fi
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA"; else print a - b }'; }
@@ -214,44 +243,73 @@ LOST_TOTAL=0
 LOST_KNOWN=1
 for c in "${CORPORA[@]}"; do
 	log "quality: $c"
+	d=${DIR[$c]}
 	q="$WORK/q"
 	rm -rf "$q"
 	mkdir -p "$q"
-	cp -R "${DIR[$c]}" "$q/orig"
-	cp -R "${DIR[$c]}" "$q/auto"
-	cp -R "${DIR[$c]}" "$q/review"
-	read -r ks_c0 ks_w0 <<<"$(ks_count "$q/orig")"
-	read -r km0 km0_auto km0_review km0_manual <<<"$(km_count "$q/orig")"
-	rc_auto=0
-	"$KMEND" fix "$q/auto" >"$WORK/fix-auto.out" 2>&1 || rc_auto=$?
-	rc_review=0
-	"$KMEND" fix --fixability auto,review "$q/review" >"$WORK/fix-review.out" 2>&1 || rc_review=$?
-	[ "$rc_auto" -le 1 ] || log "kmend fix exited $rc_auto on $c: $(head -1 "$WORK/fix-auto.out")"
-	[ "$rc_review" -le 1 ] || log "kmend fix --fixability auto,review exited $rc_review on $c: $(head -1 "$WORK/fix-review.out")"
-	read -r ks_c1 ks_w1 <<<"$(ks_count "$q/auto")"
-	read -r ks_c2 ks_w2 <<<"$(ks_count "$q/review")"
-	read -r km1 _ _ _ <<<"$(km_count "$q/auto")"
-	read -r km2 _ _ _ <<<"$(km_count "$q/review")"
-	QUALITY_ROWS+="| $c | $ks_c0 / $ks_w0 | $ks_c1 / $ks_w1 | $ks_c2 / $ks_w2 | $km0 ($km0_auto auto, $km0_review review, $km0_manual manual) | $km1 | $km2 |"$'\n'
+	# before: the speed section's last outputs, or a fresh run
+	if [ -s "$WORK/$c.kube-score.txt" ]; then
+		read -r ks_c0 ks_w0 <<<"$(ks_lines "$WORK/$c.kube-score.txt")"
+	else
+		read -r ks_c0 ks_w0 <<<"$(ks_count "$d")"
+	fi
+	if [ -s "$WORK/$c.kmend.json" ] && counts=$("$BR" findings "$WORK/$c.kmend.json" 2>/dev/null); then
+		read -r km0 km0_auto km0_review km0_manual <<<"$counts"
+	else
+		read -r km0 km0_auto km0_review km0_manual <<<"$(km_count "$d")"
+	fi
+	rm -f "$WORK/$c.kmend.json" "$WORK/$c.kube-score.txt"
+	# after: the speed section's last fixed tree, or a fresh fix; and
+	# --fixability auto,review
+	declare -A OK=([auto]=1 [review]=1)
+	if [ -n "${FIX_FAILED[$c]:-}" ]; then
+		# it failed or timed out above already: do not wait for it twice
+		OK=([auto]=0 [review]=0)
+	elif [ -d "$WORK/$c.fixed-auto" ]; then
+		mv "$WORK/$c.fixed-auto" "$q/auto"
+	else
+		fix_copy "$d" "$q/auto" || OK[auto]=0
+	fi
+	if [ "${OK[review]}" -eq 1 ]; then
+		fix_copy "$d" "$q/review" --fixability auto,review || OK[review]=0
+	fi
+	declare -A KSC KSW KM
 	for mode in auto review; do
-		fixed_n=$(sub "$km0" "$([ "$mode" = auto ] && echo "$km1" || echo "$km2")")
-		if read -r files lost added removed changed < <("$BR" formatting "$q/orig" "$q/$mode" 2>"$WORK/fmt.err"); then
+		KSC[$mode]=NA KSW[$mode]=NA KM[$mode]=NA
+		if [ "${OK[$mode]}" -eq 1 ]; then
+			read -r "KSC[$mode]" "KSW[$mode]" <<<"$(ks_count "$q/$mode")"
+			read -r "KM[$mode]" _ _ _ <<<"$(km_count "$q/$mode")"
+		fi
+	done
+	QUALITY_ROWS+="| $c | $ks_c0 / $ks_w0 | ${KSC[auto]} / ${KSW[auto]} | ${KSC[review]} / ${KSW[review]} | $km0 ($km0_auto auto, $km0_review review, $km0_manual manual) | ${KM[auto]} | ${KM[review]} |"$'\n'
+	for mode in auto review; do
+		flag=$([ "$mode" = auto ] && echo "auto (default)" || echo "auto,review")
+		if [ "${OK[$mode]}" -ne 1 ]; then
+			FORMAT_ROWS+="| $c | $flag | not measured: kmend fix failed or timed out (see the log of the run) | | | | | |"$'\n'
+			LOST_KNOWN=0
+			continue
+		fi
+		fixed_n=$(sub "$km0" "${KM[$mode]}")
+		if read -r files lost added removed changed < <("$BR" formatting "$d" "$q/$mode" 2>"$WORK/fmt.err"); then
 			LOST_TOTAL=$((LOST_TOTAL + lost))
 		else
 			log "formatting $c/$mode: $(head -1 "$WORK/fmt.err")"
 			files=NA lost=NA added=NA removed=NA changed=NA
 			LOST_KNOWN=0
 		fi
-		flag=$([ "$mode" = auto ] && echo "auto (default)" || echo "auto,review")
 		FORMAT_ROWS+="| $c | $flag | $files | $lost | +$added / -$removed | $changed | $fixed_n | $(div "$changed" "$fixed_n") |"$'\n'
 	done
+	rm -rf "$q"
 done
-rm -rf "$WORK/q"
 
 # ---- the report ----------------------------------------------------------------
 ELAPSED=$(($(date +%s) - START))
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
+BUSY_NOTE=""
+if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n + 0) }'; then
+	BUSY_NOTE=$'\n'"**The machine was busy** (load average ${LOAD_START%% *} on $(nproc) cores when the run started): wall times are inflated; compare ratios rather than absolute times, or rerun on an idle machine."$'\n'
+fi
 POLARIS_CONTEXT="polaris fix 0.3–0.6 s on a real repository, measured on this machine class elsewhere"
 
 if [ "$SCAN_TOTAL" -eq 0 ]; then
@@ -290,7 +348,7 @@ Generated by \`make bench\` (hack/bench.sh) on
 $(date -u '+%Y-%m-%d %H:%M UTC'); the whole run took ${ELAPSED} s. Do not edit by
 hand: rerun it. Every number below was measured in that run, except where a
 line says "context only".
-
+$BUSY_NOTE
 ## Machine
 
 | | |
@@ -327,10 +385,11 @@ ${CORPUS_ROWS}
 
 ## Speed
 
-Each command ran $RUNS times (at least 3, fewer than $RUNS only where its runs
-had taken $BUDGET in total: the "runs" column says); the median, min and max
-wall times and the peak resident set size of the child (getrusage Maxrss)
-are reported. The load average above says how busy the machine was. kube-score
+Each command ran $RUNS times, or fewer where its runs had already taken
+$BUDGET in total or one was killed after $TIMEOUT s (the "runs" column says);
+the median, min and max wall times and the peak resident set size of the
+child (getrusage Maxrss) are reported. The load average above says how busy
+the machine was. kube-score
 takes files, not directories: it is given the corpus's file list as
 arguments (one process). \`kmend fix\` and \`polaris fix\` run on a fresh copy
 of the corpus each time; the copy is not timed.

@@ -88,11 +88,11 @@ func TestImportJSON(t *testing.T) {
 	}
 	want := []string{
 		"KM-015 Pod/kube-apiserver-kind-control-plane kyverno:disallow-host-namespaces review",
-		"KM-016 Pod/kube-apiserver-kind-control-plane kyverno:disallow-host-namespaces auto",
-		"KM-017 Pod/kube-apiserver-kind-control-plane kyverno:disallow-host-namespaces auto",
+		"KM-016 Pod/kube-apiserver-kind-control-plane kyverno:disallow-host-namespaces review",
+		"KM-017 Pod/kube-apiserver-kind-control-plane kyverno:disallow-host-namespaces review",
 		"KM-002 Pod/debug trivy-operator:KSV001 auto",
 		"EXT-trivy-KSV117 ReplicaSet/web-5d9c7b6f8 trivy-operator:KSV117 manual",
-		"KM-001 ReplicaSet/web-5d9c7b6f8 trivy-operator:KSV017 auto",
+		"KM-001 ReplicaSet/web-5d9c7b6f8 trivy-operator:KSV017 review",
 		"KM-007 ReplicaSet/web-5d9c7b6f8 trivy-operator:KSV106 auto",
 		"KM-009 ReplicaSet/web-5d9c7b6f8 trivy-operator:KSV106 review",
 		"KM-006 ReplicaSet/web-5d9c7b6f8 trivy-operator:AVD-KSV-0014 review", // container app sorts last

@@ -12,9 +12,9 @@
 // "sh -c" before every run and is not timed (a fresh copy of a tree for a
 // fix). -args-from appends the lines of a file to the arguments (a file list
 // for tools that take files, not directories). -stdout keeps the standard
-// output of the last run. -budget stops starting new runs once the timed
-// runs took that long in total (after at least 3), to bound slow cases; the
-// number of runs is reported. The result is appended as a Markdown table row to
+// output of the last run. -budget starts no new run once the timed runs
+// took that long in total, to bound slow cases (one run always happens);
+// the number of runs is reported. The result is appended as a Markdown table row to
 // -md (the header is written first when the file is empty) and as a TSV
 // line (label, median s, min s, max s, peak RSS KiB, runs, exit codes) to
 // -tsv, and printed.
@@ -43,11 +43,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -104,7 +106,7 @@ func run(args []string) error {
 	stdout := fl.String("stdout", "", "keep the standard output of the last successful run here")
 	timeout := fl.Duration("timeout", 5*time.Minute, "limit of one run")
 	dir := fl.String("dir", "", "working directory of the command")
-	budget := fl.Duration("budget", 0, "stop starting runs once the timed runs took this long in total, after at least 3 (0: no limit)")
+	budget := fl.Duration("budget", 0, "start no new run once the timed runs took this long in total (0: no limit)")
 	fl.Parse(args)
 	cmdArgs := fl.Args()
 	if len(cmdArgs) == 0 || *n < 1 {
@@ -133,9 +135,22 @@ func run(args []string) error {
 	if res.label == "" {
 		res.label = strings.Join(fl.Args(), " ")
 	}
+	// the child runs in its own process group (so that a timeout can kill
+	// all of it): pass an interrupt on to that group
+	var child atomic.Int64
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		if pid := child.Load(); pid > 0 {
+			syscall.Kill(-int(pid), syscall.SIGKILL)
+		}
+		fmt.Fprintf(os.Stderr, "benchrun: %s\n", s)
+		os.Exit(130)
+	}()
 	var spent time.Duration
 	for i := 0; i < *n; i++ {
-		if *budget > 0 && i >= 3 && spent >= *budget {
+		if *budget > 0 && i > 0 && spent >= *budget {
 			break
 		}
 		if *setup != "" {
@@ -155,13 +170,16 @@ func run(args []string) error {
 		c := exec.Command(cmdArgs[0], cmdArgs[1:]...)
 		c.Dir = *dir
 		c.Stdout, c.Stderr = out, &stderr
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a timeout kills the whole group
 		start := time.Now()
 		if err := c.Start(); err != nil {
 			res.failed = firstLine(err.Error())
 			break
 		}
-		timer := time.AfterFunc(*timeout, func() { c.Process.Kill() })
+		child.Store(int64(c.Process.Pid))
+		timer := time.AfterFunc(*timeout, func() { syscall.Kill(-c.Process.Pid, syscall.SIGKILL) })
 		err := c.Wait()
+		child.Store(0)
 		wall := time.Since(start)
 		timer.Stop()
 		code := c.ProcessState.ExitCode()
@@ -252,8 +270,12 @@ func (r result) markdown() string {
 	if r.failed != "" && len(r.walls) == 0 {
 		return fmt.Sprintf("| %s | 0 | failed: %s | | | | %s |\n", r.label, strings.ReplaceAll(r.failed, "|", "\\|"), r.codesString())
 	}
+	exit := r.codesString()
+	if r.failed != "" {
+		exit += "; then failed: " + strings.ReplaceAll(r.failed, "|", "\\|")
+	}
 	return fmt.Sprintf("| %s | %d | %s s | %s s | %s s | %.1f MiB | %s |\n",
-		r.label, len(r.walls), secs(r.median), secs(r.lo), secs(r.hi), float64(r.peakKiB)/1024, r.codesString())
+		r.label, len(r.walls), secs(r.median), secs(r.lo), secs(r.hi), float64(r.peakKiB)/1024, exit)
 }
 
 func (r result) tsvLine() string {

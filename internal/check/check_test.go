@@ -136,7 +136,7 @@ func TestEveryWorkloadKind(t *testing.T) {
 }
 
 func TestYAML11BooleansAndDeliberateComments(t *testing.T) {
-	cs := builtin(t, "KM-001", "KM-016")
+	cs := builtin(t, "KM-002", "KM-016")
 	src := `apiVersion: v1
 kind: Pod
 metadata: {name: p}
@@ -146,7 +146,7 @@ spec:
     - name: a
       securityContext:
         # the HSM driver needs it
-        privileged: true
+        allowPrivilegeEscalation: true
 `
 	rs := check.Run(cs, object(t, src), check.Options{})
 	if len(rs) != 2 {
@@ -158,7 +158,7 @@ spec:
 			if r.Finding.Observed != "true" || r.Finding.Fixability != r.Control.Fix.Fixability {
 				t.Errorf("hostPID yes: %+v", r.Finding)
 			}
-		case "KM-001":
+		case "KM-002":
 			if r.Finding.Fixability != finding.FixReview || !strings.Contains(r.Finding.ReviewNote, "the HSM driver needs it") {
 				t.Errorf("a commented risky value must need review: %+v", r.Finding)
 			}

@@ -80,8 +80,8 @@ func TestParseFixtures(t *testing.T) {
 			file: "kyverno-policyreport.yaml",
 			findings: []string{
 				"KM-015 v1 Pod/kube-system/kube-apiserver-kind-control-plane uid=487df031 medium review kyverno:disallow-host-namespaces",
-				"KM-016 v1 Pod/kube-system/kube-apiserver-kind-control-plane uid=487df031 medium auto kyverno:disallow-host-namespaces",
-				"KM-017 v1 Pod/kube-system/kube-apiserver-kind-control-plane uid=487df031 medium auto kyverno:disallow-host-namespaces",
+				"KM-016 v1 Pod/kube-system/kube-apiserver-kind-control-plane uid=487df031 medium review kyverno:disallow-host-namespaces",
+				"KM-017 v1 Pod/kube-system/kube-apiserver-kind-control-plane uid=487df031 medium review kyverno:disallow-host-namespaces",
 			},
 		},
 		{
@@ -94,8 +94,8 @@ func TestParseFixtures(t *testing.T) {
 		{
 			file: "kyverno-resources-policyreport.yaml",
 			findings: []string{
-				"KM-001 v1 Pod/default/badpod uid=8ef79afd medium auto kyverno:disallow-privileged-containers",
-				"KM-001 v1 Pod/default/h0nk uid=71a4a8c8 medium auto kyverno:disallow-privileged-containers",
+				"KM-001 v1 Pod/default/badpod uid=8ef79afd medium review kyverno:disallow-privileged-containers",
+				"KM-001 v1 Pod/default/h0nk uid=71a4a8c8 medium review kyverno:disallow-privileged-containers",
 			},
 		},
 		{
@@ -104,12 +104,12 @@ func TestParseFixtures(t *testing.T) {
 			// error results reported, skip and pass not.
 			file: "kyverno-podsecurity.yaml",
 			findings: []string{
-				"KM-001 apps/v1 Deployment/shop/web uid=5f0c8a7e high auto kyverno:privileged",
+				"KM-001 apps/v1 Deployment/shop/web uid=5f0c8a7e high review kyverno:privileged",
 				"KM-007 apps/v1 Deployment/shop/web uid=5f0c8a7e medium auto kyverno:disallow-capabilities-strict",
 				"KM-009 apps/v1 Deployment/shop/web uid=5f0c8a7e medium review kyverno:disallow-capabilities-strict",
 				"KM-015 apps/v1 Deployment/shop/web uid=5f0c8a7e high review kyverno:hostNamespaces",
-				"KM-016 apps/v1 Deployment/shop/web uid=5f0c8a7e high auto kyverno:hostNamespaces",
-				"KM-017 apps/v1 Deployment/shop/web uid=5f0c8a7e high auto kyverno:hostNamespaces",
+				"KM-016 apps/v1 Deployment/shop/web uid=5f0c8a7e high review kyverno:hostNamespaces",
+				"KM-017 apps/v1 Deployment/shop/web uid=5f0c8a7e high review kyverno:hostNamespaces",
 				"KM-025 apps/v1 Deployment/shop/web uid=5f0c8a7e medium manual kyverno:require-pod-probes",
 				"KM-026 apps/v1 Deployment/shop/web uid=5f0c8a7e medium manual kyverno:require-pod-probes",
 				"KM-027 apps/v1 Deployment/shop/web uid=5f0c8a7e medium manual kyverno:disallow-latest-tag",
@@ -134,11 +134,11 @@ func TestParseFixtures(t *testing.T) {
 			// the score factor.
 			file: "kubescape-results.json",
 			findings: []string{
-				"KM-001 apps/v1 Deployment/frontend @spec.template.spec.containers[0].securityContext.privileged high auto kubescape:C-0057",
+				"KM-001 apps/v1 Deployment/frontend @spec.template.spec.containers[0].securityContext.privileged high review kubescape:C-0057",
 				"KM-003 apps/v1 Deployment/shop/web uid=9d0f6c1e containers/app @spec.template.spec.containers[0].securityContext.runAsNonRoot medium review kubescape:C-0013",
 				"KM-004 apps/v1 Deployment/shop/web uid=9d0f6c1e containers/app @spec.template.spec.containers[0].securityContext.runAsNonRoot medium review kubescape:C-0013",
 				"KM-005 apps/v1 Deployment/shop/web uid=9d0f6c1e containers/app @spec.template.spec.containers[0].securityContext.runAsNonRoot medium review kubescape:C-0013",
-				"KM-001 apps/v1 Deployment/shop/web uid=9d0f6c1e containers/log-shipper @spec.template.spec.containers[1].securityContext.privileged high auto kubescape:C-0057",
+				"KM-001 apps/v1 Deployment/shop/web uid=9d0f6c1e containers/log-shipper @spec.template.spec.containers[1].securityContext.privileged high review kubescape:C-0057",
 				"KM-023 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e containers/app @spec.template.spec.containers[0].resources.limits.cpu high review kubescape:C-0270",
 			},
 			unmapped: []string{
@@ -152,7 +152,7 @@ func TestParseFixtures(t *testing.T) {
 			file: "trivy-configauditreports-list.yaml",
 			findings: []string{
 				"KM-002 v1 Pod/shop/debug uid=7a6b5c4d debug medium auto trivy-operator:KSV001",
-				"KM-001 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e high auto trivy-operator:KSV017",
+				"KM-001 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e high review trivy-operator:KSV017",
 				"KM-007 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e low auto trivy-operator:KSV106",
 				"KM-009 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e low review trivy-operator:KSV106",
 				"KM-006 apps/v1 ReplicaSet/shop/web-5d9c7b6f8 uid=3f9a1c2e app low review trivy-operator:AVD-KSV-0014",
@@ -175,7 +175,7 @@ func TestParseFixtures(t *testing.T) {
 			// Bad entries are reported with where they are; the rest is read.
 			file: "malformed.yaml",
 			findings: []string{
-				"KM-001 apps/v1 Deployment/shop/web medium auto kyverno:disallow-privileged-containers",
+				"KM-001 apps/v1 Deployment/shop/web medium review kyverno:disallow-privileged-containers",
 				"KM-019 apps/v1 Deployment/shop/web medium manual kyverno:disallow-host-ports",
 				"KM-002  Pod/shop/debug medium auto trivy-operator:KSV001",
 			},
