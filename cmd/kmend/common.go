@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -182,9 +184,33 @@ func rules(cs []*catalog.Control) []output.Rule {
 
 // runChecks evaluates controls on every object of the set.
 func runChecks(set *manifest.Set, controls []*catalog.Control, opts check.Options) []check.Result {
-	var out []check.Result
-	for _, o := range set.Objects {
-		out = append(out, check.Run(controls, o, opts)...)
+	// Results are large: gather them per object and copy them once into a
+	// slice of the right size, rather than growing one slice many times.
+	// Checks are pure: objects are checked in parallel.
+	per := make([][]check.Result, len(set.Objects))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				per[i] = check.Run(controls, set.Objects[i], opts)
+			}
+		}()
+	}
+	for i := range set.Objects {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	n := 0
+	for _, rs := range per {
+		n += len(rs)
+	}
+	out := make([]check.Result, 0, n)
+	for _, rs := range per {
+		out = append(out, rs...)
 	}
 	return out
 }

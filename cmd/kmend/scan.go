@@ -117,6 +117,7 @@ func buildReport(inputs []string, set *manifest.Set, controls []*catalog.Control
 	for _, sk := range set.Skipped {
 		rep.Skipped = append(rep.Skipped, output.Skipped{File: sk.Path, Reason: sk.Reason})
 	}
+	rep.Findings = make([]finding.Finding, 0, len(results))
 	for _, r := range results {
 		if r.Finding.Suppression != nil {
 			rep.Suppressed = append(rep.Suppressed, r.Finding)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,17 +63,60 @@ func Load(paths []string, opts Options) *Set {
 		}
 		files = append(files, more...)
 	}
+	// Files are read and parsed in parallel, then added in their order, so
+	// the result does not depend on scheduling.
+	parsed := make([]parsedFile, len(files))
+	jobs := make(chan int)
+	done := make(chan int)
+	workers := min(runtime.GOMAXPROCS(0), max(len(files), 1))
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := range jobs {
+				if files[i] != "-" {
+					parsed[i] = parseFile(files[i], opts)
+				}
+				done <- i
+			}
+		}()
+	}
+	go func() {
+		for i := range files {
+			jobs <- i
+		}
+		close(jobs)
+	}()
+	for n := 1; n <= len(files); n++ {
+		<-done
+		if opts.Progress != nil {
+			opts.Progress(n, len(files))
+		}
+	}
 	for i, f := range files {
 		if f == "-" {
 			s.stdin(opts)
-		} else {
-			s.read(f, opts)
+			continue
 		}
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(files))
-		}
+		s.merge(parsed[i])
 	}
 	return s
+}
+
+// parsedFile is what reading one file gave.
+type parsedFile struct {
+	file *yamledit.File
+	skip *Skip
+	err  error
+}
+
+func (s *Set) merge(p parsedFile) {
+	switch {
+	case p.err != nil:
+		s.Errors = append(s.Errors, p.err)
+	case p.skip != nil:
+		s.Skipped = append(s.Skipped, *p.skip)
+	case p.file != nil:
+		s.addFile(p.file)
+	}
 }
 
 func (s *Set) stdin(opts Options) {
@@ -140,36 +184,34 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func (s *Set) read(path string, opts Options) {
+// parseFile reads and parses one file; it touches no shared state.
+func parseFile(path string, opts Options) parsedFile {
 	info, err := os.Stat(path)
 	if err != nil {
-		s.Errors = append(s.Errors, fmt.Errorf("%s: %w", path, unwrapPathError(err)))
-		return
+		return parsedFile{err: fmt.Errorf("%s: %w", path, unwrapPathError(err))}
 	}
 	if info.Size() > limit(opts) {
-		s.Errors = append(s.Errors, fmt.Errorf("%s: %w: %d bytes, the limit is %d (--max-file-size)", path, yamledit.ErrTooLarge, info.Size(), limit(opts)))
-		return
+		return parsedFile{err: fmt.Errorf("%s: %w: %d bytes, the limit is %d (--max-file-size)", path, yamledit.ErrTooLarge, info.Size(), limit(opts))}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		s.Errors = append(s.Errors, fmt.Errorf("%s: %w", path, unwrapPathError(err)))
-		return
+		return parsedFile{err: fmt.Errorf("%s: %w", path, unwrapPathError(err))}
 	}
-	s.add(path, data, opts)
+	return parseData(path, data, opts)
 }
 
-func (s *Set) add(path string, data []byte, opts Options) {
+func parseData(path string, data []byte, opts Options) parsedFile {
 	f, err := yamledit.Parse(path, data, opts.Limits)
 	if err != nil {
 		if errors.Is(err, yamledit.ErrTemplate) {
-			s.Skipped = append(s.Skipped, Skip{Path: path, Reason: "a Helm/Go template, not plain YAML"})
-			return
+			return parsedFile{skip: &Skip{Path: path, Reason: "a Helm/Go template, not plain YAML"}}
 		}
-		s.Errors = append(s.Errors, err)
-		return
+		return parsedFile{err: err}
 	}
-	s.addFile(f)
+	return parsedFile{file: f}
 }
+
+func (s *Set) add(path string, data []byte, opts Options) { s.merge(parseData(path, data, opts)) }
 
 // FromFiles collects the objects of files already parsed.
 func FromFiles(files ...*yamledit.File) *Set {

@@ -1,9 +1,12 @@
 package output
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 
@@ -26,10 +29,87 @@ func JSONSchema() []byte { return slices.Clone(reportSchema) }
 // every summary map carries all of its keys (zero counts included), and
 // empty lists are written as [] rather than null. r is not modified.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	// Written field by field and finding by finding, with the same bytes
+	// json.Encoder's indentation gives, so a report of 100,000 findings
+	// never sits in memory as one buffer that is then indented again.
+	n := normalize(r)
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fields := []struct {
+		name string
+		v    any
+		list []any
+	}{
+		{name: "schema", v: n.Schema},
+		{name: "tool", v: n.Tool},
+		{name: "inputs", v: n.Inputs},
+		{name: "summary", v: n.Summary},
+		{name: "findings", list: anys(n.Findings)},
+		{name: "suppressed", list: anys(n.Suppressed)},
+		{name: "errors", v: n.Errors},
+		{name: "skipped", v: n.Skipped},
+		{name: "rules", v: n.Rules},
+	}
+	bw.WriteString("{\n")
+	for i, f := range fields {
+		fmt.Fprintf(bw, "  %q: ", f.name)
+		var err error
+		if f.list != nil {
+			err = writeList(bw, f.list)
+		} else {
+			err = writeValue(bw, f.v, "  ")
+		}
+		if err != nil {
+			return err
+		}
+		if i < len(fields)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i := range xs {
+		out[i] = xs[i]
+	}
+	return out
+}
+
+// writeValue writes v indented as it would stand at prefix's depth.
+func writeValue(w *bufio.Writer, v any, prefix string) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(normalize(r))
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.Write(bytes.TrimRight(b.Bytes(), "\n"))
+	return nil
+}
+
+// writeList writes a JSON array one element at a time.
+func writeList(w *bufio.Writer, xs []any) error {
+	if len(xs) == 0 {
+		w.WriteString("[]")
+		return nil
+	}
+	w.WriteString("[\n")
+	for i, x := range xs {
+		w.WriteString("    ")
+		if err := writeValue(w, x, "    "); err != nil {
+			return err
+		}
+		if i < len(xs)-1 {
+			w.WriteString(",")
+		}
+		w.WriteString("\n")
+	}
+	w.WriteString("  ]")
+	return nil
 }
 
 // jsonReport is Report as written: the same fields, with each finding's

@@ -2,9 +2,12 @@ package remediate
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/catalog"
@@ -65,22 +68,35 @@ func (r *FileResult) Changed() bool { return r.After != nil }
 // Run fixes what it can in the set's files, in memory. Nothing is written:
 // callers write FileResult.After (see Write).
 func Run(set *manifest.Set, controls []*catalog.Control, opts Options) []*FileResult {
-	byFile := map[*yamledit.File][]manifest.Object{}
+	byFile := map[string][]manifest.Object{}
 	for _, o := range set.Objects {
-		for _, f := range set.Files {
-			if f.Path == o.Pos.File {
-				byFile[f] = append(byFile[f], o)
-				break
-			}
-		}
+		byFile[o.Pos.File] = append(byFile[o.Pos.File], o)
 	}
+	// Files are fixed in parallel: each one is independent. kyaml's OpenAPI
+	// schema, which merge2 reads, is loaded once before the workers start.
+	openapi.Schema()
+	results := make([]*FileResult, len(set.Files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f := set.Files[i]
+				if objs := byFile[f.Path]; len(objs) > 0 {
+					results[i] = fixFile(f, objs, controls, opts)
+				}
+			}
+		}()
+	}
+	for i := range set.Files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var out []*FileResult
-	for _, f := range set.Files {
-		objs := byFile[f]
-		if len(objs) == 0 {
-			continue
-		}
-		r := fixFile(f, objs, controls, opts)
+	for _, r := range results {
 		if r != nil {
 			out = append(out, r)
 		}

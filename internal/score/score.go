@@ -111,7 +111,7 @@ func Compute(objs []manifest.Object, controls []*catalog.Control, results []chec
 			}
 		}
 	}
-	var ranked []Ranked
+	ranked := make([]Ranked, 0, len(results))
 	for _, r := range results {
 		if r.Finding.Suppression != nil {
 			continue

@@ -84,19 +84,40 @@ func Parse(path string, data []byte, opts Options) (*File, error) {
 		return nil, pe
 	}
 	f := &File{Path: path, Data: data, CRLF: detectCRLF(data), opts: opts}
+	// Without a '*' there is no alias, and a document's size is bounded by
+	// MaxBytes already.
+	aliases := bytes.IndexByte(data, '*') >= 0
 	for i, d := range docs {
+		if !aliases {
+			f.Docs = append(f.Docs, newDoc(i, d))
+			continue
+		}
 		if n := countNodes(d, opts.MaxNodes); n > opts.MaxNodes {
 			return nil, fmt.Errorf("%s: document %d has more than %d nodes with aliases expanded: %w", path, i, opts.MaxNodes, ErrTooLarge)
 		}
 		f.Docs = append(f.Docs, newDoc(i, d))
 	}
 	f.NotEditable = notEditable(path, data, docs, template)
-	if f.NotEditable == nil {
-		for _, d := range f.Docs {
-			f.orig = append(f.orig, copyNode(d.Node.YNode()))
-		}
-	}
 	return f, nil
+}
+
+// original returns the pristine document roots, decoded again from Data the
+// first time an edit needs them: reading files costs no copy, and editing
+// Docs[i].Node in place cannot change what edits are diffed against.
+func (f *File) original() ([]*yaml.Node, error) {
+	if f.orig != nil {
+		return f.orig, nil
+	}
+	docs, err := decodeAll(f.Data)
+	if err != nil || len(docs) != len(f.Docs) {
+		return nil, fmt.Errorf("%s: the file no longer decodes as it did: %v", f.Path, err)
+	}
+	orig := make([]*yaml.Node, len(docs))
+	for i, d := range docs {
+		orig[i] = docRoot(d)
+	}
+	f.orig = orig
+	return orig, nil
 }
 
 func newDoc(i int, d *yaml.Node) *Doc {
@@ -293,7 +314,11 @@ func (f *File) SetDoc(index int, edited *yaml.RNode) error {
 	if index < 0 || index >= len(f.Docs) {
 		return fmt.Errorf("%s: no document %d (file has %d)", f.Path, index, len(f.Docs))
 	}
-	if f.orig[index] == nil {
+	orig, err := f.original()
+	if err != nil {
+		return err
+	}
+	if orig[index] == nil {
 		return fmt.Errorf("%s: document %d is empty: %w", f.Path, index, ErrUnsupported)
 	}
 	if edited == nil || edited.YNode() == nil {
