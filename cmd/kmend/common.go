@@ -84,17 +84,26 @@ type inputs struct {
 // inputs.
 func (g *globals) prepare(sel *selection, args []string, stdin io.Reader) (*inputs, error) {
 	in := &inputs{}
-	var err error
-	if in.cat, err = g.catalog(); err != nil {
+	// The catalog loads while the inputs are read: neither needs the other.
+	var catErr error
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		in.cat, catErr = g.catalog()
+	}()
+	set, err := g.load(args, stdin)
+	<-loaded
+	if catErr != nil {
+		return nil, catErr
+	}
+	if err != nil {
 		return nil, err
 	}
+	in.set = set
 	if in.controls, in.minSeverity, err = sel.controlsOf(in.cat); err != nil {
 		return nil, err
 	}
 	if in.check, err = sel.checkOptions(in.cat); err != nil {
-		return nil, err
-	}
-	if in.set, err = g.load(args, stdin); err != nil {
 		return nil, err
 	}
 	return in, nil

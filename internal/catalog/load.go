@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -84,32 +85,47 @@ func Load(dirs ...string) (*Catalog, error) {
 // name shown for root in errors and Source. All problems are returned
 // together; the controls that loaded cleanly are returned too.
 func LoadFS(fsys fs.FS, root, display string) ([]*Control, error) {
-	var out []*Control
+	var files []string
 	var errs []error
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, &Error{File: path.Join(display, p), Msg: err.Error()})
 			return nil
 		}
-		if d.IsDir() || d.Name() != ControlFile {
-			return nil
+		if !d.IsDir() && d.Name() == ControlFile {
+			files = append(files, p)
 		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			errs = append(errs, &Error{File: path.Join(display, p), Msg: err.Error()})
-			return nil
-		}
-		c, err := Parse(path.Join(display, p), data)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		c.Dir = path.Dir(path.Join(display, p))
-		out = append(out, c)
 		return nil
 	})
 	if err != nil {
 		errs = append(errs, err)
+	}
+	// Controls are parsed in parallel; results keep the walk's order.
+	controls := make([]*Control, len(files))
+	perr := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, p := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				perr[i] = &Error{File: path.Join(display, p), Msg: err.Error()}
+				return
+			}
+			if controls[i], perr[i] = Parse(path.Join(display, p), data); perr[i] == nil {
+				controls[i].Dir = path.Dir(path.Join(display, p))
+			}
+		}()
+	}
+	wg.Wait()
+	var out []*Control
+	for i := range files {
+		if perr[i] != nil {
+			errs = append(errs, perr[i])
+			continue
+		}
+		out = append(out, controls[i])
 	}
 	if len(out) == 0 && len(errs) == 0 {
 		errs = append(errs, &Error{File: display, Msg: "no " + ControlFile + " found (a catalog directory holds one directory per control)"})
@@ -121,10 +137,6 @@ var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
 // Parse decodes and validates one control file strictly.
 func Parse(file string, data []byte) (*Control, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
-	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	c := &Control{}
@@ -132,7 +144,7 @@ func Parse(file string, data []byte) (*Control, error) {
 		return nil, yamlError(file, err)
 	}
 	c.Source = file
-	v := &validator{file: file, root: &root}
+	v := &validator{file: file, data: data}
 	v.control(c)
 	return c, errors.Join(v.errs...)
 }

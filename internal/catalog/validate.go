@@ -22,11 +22,16 @@ var (
 
 type validator struct {
 	file string
-	root *yaml.Node
+	data []byte
+	root *yaml.Node // parsed for line numbers only when there is an error
 	errs []error
 }
 
 func (v *validator) errorf(keys []string, format string, args ...any) {
+	if v.root == nil {
+		v.root = &yaml.Node{}
+		_ = yaml.Unmarshal(v.data, v.root) // it decoded already: it parses
+	}
 	v.errs = append(v.errs, &Error{File: v.file, Line: lineOf(v.root, keys...), Msg: fmt.Sprintf(format, args...)})
 }
 
