@@ -248,4 +248,3 @@ func withTracking(b []byte) ([]byte, error) {
 	s, err := n.String()
 	return []byte(s), err
 }
-
