@@ -127,7 +127,7 @@ func buildReport(inputs []string, set *manifest.Set, controls []*catalog.Control
 	}
 	finding.Sort(rep.Findings)
 	finding.Sort(rep.Suppressed)
-	sc := score.Compute(set.Objects, controls, results)
+	sc := score.Overall(set.Objects, controls, results)
 	rep.Summary = output.Summarize(rep, len(set.Files), len(set.Objects), sc.Overall.Score)
 	return rep
 }

@@ -45,7 +45,7 @@ type Group struct {
 
 // Ranked is a finding with its risk.
 type Ranked struct {
-	Finding  finding.Finding `json:"finding"`
+	Finding  *finding.Finding `json:"finding"`
 	Risk     float64         `json:"risk"`
 	Exposure []string        `json:"exposure,omitempty"`
 }
@@ -61,6 +61,16 @@ type Result struct {
 // Compute scores objects given the controls evaluated and the results
 // (suppressed results count neither as passing nor failing).
 func Compute(objs []manifest.Object, controls []*catalog.Control, results []check.Result) Result {
+	return compute(objs, controls, results, true)
+}
+
+// Overall is Compute without the risk order, for callers that only need
+// the scores.
+func Overall(objs []manifest.Object, controls []*catalog.Control, results []check.Result) Result {
+	return compute(objs, controls, results, false)
+}
+
+func compute(objs []manifest.Object, controls []*catalog.Control, results []check.Result, rank bool) Result {
 	type key struct {
 		obj  finding.ObjectRef
 		file string
@@ -82,7 +92,10 @@ func Compute(objs []manifest.Object, controls []*catalog.Control, results []chec
 	overall := &Group{Name: "all"}
 	ns := map[string]*Group{}
 	apps := map[string]*Group{}
-	exposures := exposureOf(objs, results)
+	var exposures map[finding.ObjectRef]exposure
+	if rank {
+		exposures = exposureOf(objs, results)
+	}
 	groupsOf := map[finding.ObjectRef][]*Group{}
 	for _, o := range objs {
 		k := key{o.Ref, o.Pos.File, o.Pos.Document}
@@ -111,20 +124,26 @@ func Compute(objs []manifest.Object, controls []*catalog.Control, results []chec
 			}
 		}
 	}
-	ranked := make([]Ranked, 0, len(results))
-	for _, r := range results {
+	var ranked []Ranked
+	if rank {
+		ranked = make([]Ranked, 0, len(results))
+	}
+	for i := range results {
+		r := &results[i]
 		if r.Finding.Suppression != nil {
 			continue
 		}
 		for _, g := range groupsOf[r.Finding.Object] {
 			g.Findings++
 		}
-		ex := exposures[r.Finding.Object]
-		ranked = append(ranked, Ranked{Finding: r.Finding, Risk: round(Weight(r.Finding.Severity) * ex.factor()), Exposure: ex.reasons})
+		if rank {
+			ex := exposures[r.Finding.Object]
+			ranked = append(ranked, Ranked{Finding: &r.Finding, Risk: round(Weight(r.Finding.Severity) * ex.factor()), Exposure: ex.reasons})
+		}
 	}
 	slices.SortFunc(ranked, func(a, b Ranked) int {
 		return cmp.Or(cmp.Compare(b.Risk, a.Risk), cmp.Compare(b.Finding.Severity, a.Finding.Severity),
-			cmp.Compare(a.Finding.ControlID, b.Finding.ControlID), finding.Compare(a.Finding, b.Finding))
+			cmp.Compare(a.Finding.ControlID, b.Finding.ControlID), finding.Compare(*a.Finding, *b.Finding))
 	})
 	return Result{Overall: finish(overall), ByNamespace: sorted(ns), ByApp: sorted(apps), Ranked: ranked}
 }
