@@ -46,8 +46,8 @@ type Group struct {
 // Ranked is a finding with its risk.
 type Ranked struct {
 	Finding  *finding.Finding `json:"finding"`
-	Risk     float64         `json:"risk"`
-	Exposure []string        `json:"exposure,omitempty"`
+	Risk     float64          `json:"risk"`
+	Exposure []string         `json:"exposure,omitempty"`
 }
 
 // Result is the score of a run.
