@@ -9,16 +9,21 @@ KMEND    := $(BIN)/kmend
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/kmend/kmend/internal/version.Version=$(VERSION)
 FUZZTIME ?= 30s
+KUBE_VERSION ?= v1.37.2
+KUBE_ASSETS  := $(CACHE)/kube/$(KUBE_VERSION)
 
-.PHONY: all build test demo bench fuzz lint clean
+.PHONY: all build test demo bench fuzz lint kube clean
 
 all: build
 
 build: ## build bin/kmend
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(KMEND) ./cmd/kmend
 
-test: lint ## vet, then every test (unit, golden, catalog fixtures, e2e)
-	$(GO) test -count=1 ./...
+test: lint kube ## vet, then every test (unit, golden, catalog fixtures, e2e against a real API server)
+	KMEND_KUBE_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 ./...
+
+kube: ## build kube-apiserver and etcd from Go modules for the e2e tests (once; cached in .cache/kube)
+	@KUBE_VERSION=$(KUBE_VERSION) bash hack/kube/build.sh $(CACHE) >/dev/null
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/kmend/kmend/internal/catalog"
 	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/cluster"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
 	"github.com/kmend/kmend/internal/output"
@@ -70,6 +73,38 @@ func (s *selection) checkOptions(cat *catalog.Catalog) (check.Options, error) {
 	return opts, nil
 }
 
+// clusterFlags choose a live cluster as the input, as kubectl users expect.
+type clusterFlags struct {
+	live       bool
+	kubeconfig string
+	context    string
+	namespace  string
+}
+
+func (c *clusterFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&c.live, "cluster", false, "read workloads from the cluster (kubeconfig, or in-cluster config) instead of files")
+	fl.StringVar(&c.kubeconfig, "kubeconfig", "", "with --cluster: the kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&c.context, "context", "", "with --cluster: the kubeconfig `CONTEXT` to use")
+	fl.StringVarP(&c.namespace, "namespace", "n", "", "with --cluster: read only this `NAMESPACE` (default: all)")
+}
+
+// snapshot reads the cluster once into a set of objects.
+func (c *clusterFlags) snapshot(ctx context.Context) (*manifest.Set, error) {
+	cfg, err := cluster.Config(cluster.ConfigOptions{Kubeconfig: c.kubeconfig, Context: c.context})
+	if err != nil {
+		return nil, withCode(exitError, err)
+	}
+	name := c.context
+	if name == "" {
+		name = cfg.Host
+	}
+	objs, err := cluster.Snapshot(ctx, cfg, cluster.SnapshotOptions{Namespace: c.namespace, Cluster: name})
+	if err != nil {
+		return nil, withCode(exitError, err)
+	}
+	return &manifest.Set{Objects: objs}, nil
+}
+
 // inputs is what scan, fix and score start from: the selected controls,
 // their options, and the objects read.
 type inputs struct {
@@ -83,6 +118,11 @@ type inputs struct {
 // prepare loads the catalog, selects controls, parses --set and reads the
 // inputs.
 func (g *globals) prepare(sel *selection, args []string, stdin io.Reader) (*inputs, error) {
+	return g.prepareFrom(sel, nil, args, stdin)
+}
+
+// prepareFrom is prepare with an optional live cluster as the input.
+func (g *globals) prepareFrom(sel *selection, live *clusterFlags, args []string, stdin io.Reader) (*inputs, error) {
 	in := &inputs{}
 	// The catalog loads while the inputs are read: neither needs the other.
 	var catErr error
@@ -91,7 +131,17 @@ func (g *globals) prepare(sel *selection, args []string, stdin io.Reader) (*inpu
 		defer close(loaded)
 		in.cat, catErr = g.catalog()
 	}()
-	set, err := g.load(args, stdin)
+	var set *manifest.Set
+	var err error
+	if live != nil && live.live {
+		if len(args) > 0 {
+			err = withCode(exitError, fmt.Errorf("--cluster reads the cluster: give no PATH (%s)", strings.Join(args, " ")))
+		} else {
+			set, err = live.snapshot(context.Background())
+		}
+	} else {
+		set, err = g.load(args, stdin)
+	}
 	<-loaded
 	if catErr != nil {
 		return nil, catErr

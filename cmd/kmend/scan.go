@@ -19,6 +19,7 @@ import (
 
 type scanFlags struct {
 	selection
+	live    clusterFlags
 	format  string
 	failOn  string
 	verbose bool
@@ -27,7 +28,7 @@ type scanFlags struct {
 func newScan(g *globals) *cobra.Command {
 	f := &scanFlags{}
 	cmd := &cobra.Command{
-		Use:   "scan PATH... | -",
+		Use:   "scan PATH... | - | --cluster",
 		Short: "Check manifests against the catalog and say why each control failed",
 		Long: `scan reads YAML files, directories (recursively) and - (standard input, for
 example a kubectl get -o yaml snapshot) and checks every workload (Pod,
@@ -49,6 +50,7 @@ usage or an input that could not be read).`,
   kmend scan -o json ./deploy > report.json
   kmend scan -o sarif . > kmend.sarif          # for GitHub code scanning
   kubectl get deploy,sts,ds -A -o yaml | kmend scan -
+  kmend scan --cluster --context prod -n shop   # live workloads, owner chains walked
   kmend scan --controls KM-001,KM-002 --fail-on high ./deploy`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +64,7 @@ usage or an input that could not be read).`,
 	fl.StringVar(&f.minSeverity, "min-severity", "", "check only controls at or above `SEVERITY`")
 	fl.StringArrayVar(&f.params, "set", nil, "override a fix parameter: `CONTROL.PARAM=VALUE` (repeatable)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table: show rationale and suppressed findings")
+	f.live.register(fl)
 	return cmd
 }
 
@@ -75,7 +78,7 @@ func runScan(g *globals, f *scanFlags, args []string, stdin io.Reader, stdout io
 	default:
 		return withCode(exitError, fmt.Errorf("-o %q: want table, json, sarif or patch", f.format))
 	}
-	in, err := g.prepare(&f.selection, args, stdin)
+	in, err := g.prepareFrom(&f.selection, &f.live, args, stdin)
 	if err != nil {
 		return err
 	}
