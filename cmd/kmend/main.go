@@ -103,6 +103,7 @@ comments, order, indentation and --- separators are kept byte for byte.`,
 		newExplain(g),
 		newScore(g),
 		newImport(g),
+		newLocate(g),
 		newCatalog(g),
 		newVersion(),
 	)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -142,4 +143,41 @@ func Object(u *unstructured.Unstructured, clusterName string) (manifest.Object, 
 			UID:        string(u.GetUID()),
 		},
 	}, nil
+}
+
+// GitOps are the resources that say where objects come from.
+var GitOps = []schema.GroupVersionResource{
+	{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"},
+	{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"},
+	{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
+	{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+}
+
+// GitOpsObjects lists Argo CD Applications and Flux Kustomizations,
+// GitRepositories and HelmReleases in every namespace. A kind whose CRD is
+// not installed is skipped: a cluster without Flux has no Kustomizations.
+func GitOpsObjects(ctx context.Context, cfg *rest.Config) ([]manifest.Object, error) {
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []manifest.Object
+	for _, gvr := range GitOps {
+		list, err := client.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for i := range list.Items {
+			Trim(&list.Items[i])
+			o, err := Object(&list.Items[i], "")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }

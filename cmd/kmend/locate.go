@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/cluster"
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/sourcemap"
+)
+
+type locateFlags struct {
+	selection
+	live    clusterFlags
+	repo    string
+	repoURL string
+	format  string
+}
+
+// located is one object with findings and where it is defined.
+type located struct {
+	Object     finding.ObjectRef    `json:"object"`
+	Location   *sourcemap.Location  `json:"location,omitempty"`
+	Candidates []sourcemap.Location `json:"candidates,omitempty"`
+	Error      string               `json:"error,omitempty"`
+	Findings   []finding.Finding    `json:"findings"`
+}
+
+func newLocate(g *globals) *cobra.Command {
+	f := &locateFlags{}
+	cmd := &cobra.Command{
+		Use:   "locate PATH... | - | --cluster",
+		Short: "Trace each live finding to the repository file, document and line that define it",
+		Long: `locate checks live objects (from the cluster, or a kubectl get -o yaml
+snapshot) and, for every object with findings, says where it is defined:
+repository, ref, file, YAML document and line, how that was found (via) and
+how sure it is (confidence):
+
+  annotation  kmend's source.kmend.dev/* annotations          high
+  origin      kustomize's config.kubernetes.io/origin         high or medium
+  argocd      argocd.argoproj.io/tracking-id, then the Application's
+              source (app-of-apps, sources[], $values refs)   medium
+  flux        kustomize.toolkit.fluxcd.io/* and helm.toolkit.fluxcd.io/*
+              labels, the Kustomization/HelmRelease and its GitRepository
+  search      the object found by kind and name in the checkout   low
+
+Tracking metadata that names another object is not trusted; two equally good
+candidates are reported as ambiguous, never picked at random; paths from
+annotations and custom resources cannot leave the checkout. Argo CD
+Applications and Flux objects are read from the cluster with --cluster, or
+from the input files.
+
+Exit codes: 0 every object with findings was located, 1 some were not
+(not found, ambiguous, untrusted, outside the checkout), 2 error.`,
+		Example: `  kmend locate --cluster --repo ~/src/gitops --repo-url https://github.com/acme/gitops
+  kubectl get deploy,applications -A -o yaml > live.yaml
+  kmend locate live.yaml --repo .`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLocate(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", ".", "the local checkout `DIR` of the repository that defines the objects")
+	fl.StringVar(&f.repoURL, "repo-url", "", "the checkout's repository `URL`, as Argo CD and Flux name it")
+	fl.StringVarP(&f.format, "output", "o", "table", "output `FORMAT`: table or json")
+	fl.StringSliceVar(&f.controls, "controls", nil, "check only these control `IDs`")
+	f.live.register(fl)
+	return cmd
+}
+
+func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.Writer) error {
+	if f.format != "table" && f.format != "json" {
+		return withCode(exitError, fmt.Errorf("-o %q: want table or json", f.format))
+	}
+	in, err := g.prepareFrom(&f.selection, &f.live, args, stdin)
+	if err != nil {
+		return err
+	}
+	ctx := sourcemap.Context{Repos: map[string]string{"": f.repo}}
+	if f.repoURL != "" {
+		ctx.Repos[f.repoURL] = f.repo
+	}
+	gitops := in.set.Objects
+	if f.live.live {
+		cfg, err := cluster.Config(cluster.ConfigOptions{Kubeconfig: f.live.kubeconfig, Context: f.live.context})
+		if err != nil {
+			return withCode(exitError, err)
+		}
+		if gitops, err = cluster.GitOpsObjects(context.Background(), cfg); err != nil {
+			return withCode(exitError, err)
+		}
+	}
+	for _, o := range gitops {
+		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
+		switch {
+		case group == "argoproj.io" && o.Ref.Kind == "Application":
+			ctx.Applications = append(ctx.Applications, o.Node)
+		case group == "kustomize.toolkit.fluxcd.io" && o.Ref.Kind == "Kustomization":
+			ctx.Kustomizations = append(ctx.Kustomizations, o.Node)
+		case group == "source.toolkit.fluxcd.io" && o.Ref.Kind == "GitRepository":
+			ctx.GitRepositories = append(ctx.GitRepositories, o.Node)
+		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
+			ctx.HelmReleases = append(ctx.HelmReleases, o.Node)
+		}
+	}
+	m, err := sourcemap.NewMapper(ctx)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	var out []located
+	missing := false
+	for _, o := range in.set.Objects {
+		var fs []finding.Finding
+		for _, r := range check.Run(in.controls, o, in.check) {
+			if r.Finding.Suppression == nil {
+				fs = append(fs, r.Finding)
+			}
+		}
+		if len(fs) == 0 {
+			continue
+		}
+		res := m.Locate(o.Node)
+		l := located{Object: o.Ref, Location: res.Location, Candidates: res.Candidates, Findings: fs}
+		if res.Err != nil {
+			l.Error = res.Err.Error()
+			missing = true
+		}
+		out = append(out, l)
+	}
+	if f.format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return withCode(exitError, err)
+		}
+	} else {
+		writeLocated(w, out)
+	}
+	if len(in.set.Errors) > 0 {
+		return withCode(exitError, nil)
+	}
+	if missing {
+		return withCode(exitFindings, nil)
+	}
+	return nil
+}
+
+func writeLocated(w io.Writer, out []located) {
+	if len(out) == 0 {
+		fmt.Fprintln(w, "No findings.")
+		return
+	}
+	for i, l := range out {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  (%d findings)\n", l.Object, len(l.Findings))
+		switch {
+		case l.Location != nil:
+			fmt.Fprintf(w, "  → %s\n", where(*l.Location))
+			fmt.Fprintf(w, "    via %s, confidence %s: %s\n", l.Location.Via, l.Location.Confidence, l.Location.Detail)
+		default:
+			fmt.Fprintf(w, "  → not located: %s\n", l.Error)
+			for _, c := range l.Candidates {
+				fmt.Fprintf(w, "    candidate %s (via %s)\n", where(c), c.Via)
+			}
+		}
+		for _, fd := range l.Findings {
+			fmt.Fprintf(w, "    %-8s %-7s %s", fd.Severity, fd.ControlID, fd.Reason)
+			if fd.Container != "" {
+				fmt.Fprintf(w, "  container %s", fd.Container)
+			}
+			fmt.Fprintf(w, "  %s\n", fd.Path)
+		}
+	}
+}
+
+func where(l sourcemap.Location) string {
+	s := l.File
+	if s == "" {
+		s = "(no file: " + string(l.Kind) + ")"
+	} else if l.Line > 0 {
+		s = fmt.Sprintf("%s:%d (document %d)", s, l.Line, l.Document)
+	}
+	if l.Repo != "" {
+		s = l.Repo + "//" + s
+		if l.Ref != "" {
+			s += " @" + l.Ref
+		}
+	}
+	return s
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+const gitops = "../../fixtures/sourcemap/argocd"
+
+func TestLocateThroughArgoCD(t *testing.T) {
+	code, out, errs := kmend(t, "", "locate", "testdata/live-argocd.yaml", "--repo", gitops,
+		"--repo-url", "git@github.com:kmend-fixtures/gitops.git", "--controls", "KM-002", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{`"file": "workloads/web/web.yaml"`, `"line": 2`, `"via": "argocd"`, `"confidence": "medium"`, `"ref": "main"`, `"control": "KM-002"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// A tracking-id that names another object is not trusted: the object is
+// reported as not located and the exit code says so.
+func TestLocateRefusesForeignTrackingID(t *testing.T) {
+	live, err := os.ReadFile("testdata/live-argocd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	forged := strings.Replace(string(live), "web:apps/Deployment:shop/web", "web:apps/Deployment:shop/payments", 1)
+	p := write(t, dir, "live.yaml", forged)
+	code, out, _ := kmend(t, "", "locate", p, "--repo", gitops, "--controls", "KM-002")
+	if code != exitFindings || !strings.Contains(out, "not located") || !strings.Contains(out, "not trusted") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
