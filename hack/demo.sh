@@ -22,6 +22,9 @@ expect() {
 step "The posture of a sample platform repository, riskiest findings first" "kmend score $repo --top 8"
 "$kmend" score "$repo" --top 8
 
+step "From a live-cluster view (a snapshot): each finding traced to the file that defines it" "kmend locate fixtures/live/snapshot.yaml --repo $repo --repo-url https://github.com/example-shop/platform --min-severity high"
+"$kmend" locate fixtures/live/snapshot.yaml --repo "$repo" --repo-url https://github.com/example-shop/platform --min-severity high
+
 step "Why each control fails in one app: unset, risky or inherited" "kmend scan $repo/apps/storefront --min-severity medium"
 expect 1 "$kmend" scan --no-color --min-severity medium "$repo/apps/storefront"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/kmend/kmend/internal/check"
 	"github.com/kmend/kmend/internal/cluster"
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/manifest"
 	"github.com/kmend/kmend/internal/sourcemap"
 )
 
@@ -70,6 +71,7 @@ Exit codes: 0 every object with findings was located, 1 some were not
 	fl.StringVar(&f.repoURL, "repo-url", "", "the checkout's repository `URL`, as Argo CD and Flux name it")
 	fl.StringVarP(&f.format, "output", "o", "table", "output `FORMAT`: table or json")
 	fl.StringSliceVar(&f.controls, "controls", nil, "check only these control `IDs`")
+	fl.StringVar(&f.minSeverity, "min-severity", "", "check only controls at or above `SEVERITY`")
 	f.live.register(fl)
 	return cmd
 }
@@ -115,7 +117,7 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	}
 	var out []located
 	missing := false
-	for _, o := range in.set.Objects {
+	for _, o := range manifest.WithoutControlled(in.set.Objects) {
 		var fs []finding.Finding
 		for _, r := range check.Run(in.controls, o, in.check) {
 			if r.Finding.Suppression == nil {

@@ -36,3 +36,18 @@ func TestLocateRefusesForeignTrackingID(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
+
+// TestLocateSnapshotWalksOwners: in a kubectl snapshot the ReplicaSet and
+// Pod a Deployment made are represented by the Deployment, which is traced
+// to its file in the sample repository.
+func TestLocateSnapshotWalksOwners(t *testing.T) {
+	code, out, errs := kmend(t, "", "locate", "../../fixtures/live/snapshot.yaml", "--repo", "../../fixtures/demo-repo",
+		"--repo-url", "https://github.com/example-shop/platform", "--controls", "KM-002")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "Deployment/shop/storefront") || !strings.Contains(out, "apps/storefront/storefront.yaml:18") ||
+		strings.Contains(out, "ReplicaSet/") || strings.Contains(out, "Pod/") {
+		t.Fatalf("output:\n%s", out)
+	}
+}

@@ -82,6 +82,8 @@ func runScan(g *globals, f *scanFlags, args []string, stdin io.Reader, stdout io
 	if err != nil {
 		return err
 	}
+	// A snapshot holds what controllers made too: check the owners.
+	in.set.Objects = manifest.WithoutControlled(in.set.Objects)
 	results := runChecks(in.set, in.controls, in.check)
 	rep := buildReport(args, in.set, in.controls, results)
 

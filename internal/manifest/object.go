@@ -40,3 +40,38 @@ func stringAt(n *yaml.RNode, path ...string) string {
 	}
 	return v.YNode().Value
 }
+
+// WithoutControlled returns the objects that no other object of objs
+// controls (by ownerReferences with controller: true and a UID): in a
+// snapshot of a cluster, a Pod made by a ReplicaSet made by a Deployment is
+// represented by the Deployment, whose pod template a person wrote.
+// Manifests in a repository carry no owner references and are all kept.
+func WithoutControlled(objs []Object) []Object {
+	uids := map[string]bool{}
+	for _, o := range objs {
+		if o.Ref.UID != "" {
+			uids[o.Ref.UID] = true
+		}
+	}
+	out := make([]Object, 0, len(objs))
+	for _, o := range objs {
+		if uid := controllerUID(o.Node); uid == "" || !uids[uid] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func controllerUID(n *yaml.RNode) string {
+	refs, err := n.Pipe(yaml.Lookup("metadata", "ownerReferences"))
+	if err != nil || refs == nil || refs.YNode().Kind != yaml.SequenceNode {
+		return ""
+	}
+	for _, r := range refs.YNode().Content {
+		rn := yaml.NewRNode(r)
+		if stringAt(rn, "controller") == "true" {
+			return stringAt(rn, "uid")
+		}
+	}
+	return ""
+}
