@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -19,6 +17,7 @@ import (
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
 	"github.com/kmend/kmend/internal/output"
+	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/yamledit"
 )
 
@@ -247,22 +246,7 @@ func runChecks(set *manifest.Set, controls []*catalog.Control, opts check.Option
 	// slice of the right size, rather than growing one slice many times.
 	// Checks are pure: objects are checked in parallel.
 	per := make([][]check.Result, len(set.Objects))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				per[i] = check.Run(controls, set.Objects[i], opts)
-			}
-		}()
-	}
-	for i := range set.Objects {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.Each(len(set.Objects), func(i int) { per[i] = check.Run(controls, set.Objects[i], opts) }, nil)
 	n := 0
 	for _, rs := range per {
 		n += len(rs)
@@ -272,4 +256,32 @@ func runChecks(set *manifest.Set, controls []*catalog.Control, opts check.Option
 		out = append(out, rs...)
 	}
 	return out
+}
+
+// emit writes a report in a format (table, json or sarif; "" writes
+// nothing) and turns it into scan's exit code: 2 when an input could not be
+// read, 1 when a finding is at or above failOn, else 0.
+func (g *globals) emit(w io.Writer, rep *output.Report, format string, verbose bool, failOn finding.Severity) error {
+	var err error
+	switch format {
+	case "":
+	case "json":
+		err = output.WriteJSON(w, rep)
+	case "sarif":
+		err = output.WriteSARIF(w, rep)
+	default:
+		err = output.WriteTable(w, rep, output.TableOptions{Color: g.color(w), Width: termWidth(), Verbose: verbose})
+	}
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	if len(rep.Errors) > 0 {
+		return withCode(exitError, nil)
+	}
+	for _, fd := range rep.Findings {
+		if fd.Severity >= failOn {
+			return withCode(exitFindings, nil)
+		}
+	}
+	return nil
 }

@@ -150,26 +150,7 @@ func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdou
 	finding.Sort(rep.Findings)
 	rep.Summary = output.Summarize(rep, files, len(res.Objects()), res.Score(cat))
 
-	switch f.format {
-	case "json":
-		err = output.WriteJSON(stdout, rep)
-	case "sarif":
-		err = output.WriteSARIF(stdout, rep)
-	default:
-		err = output.WriteTable(stdout, rep, output.TableOptions{Color: g.color(stdout), Width: termWidth()})
-	}
-	if err != nil {
-		return withCode(exitError, err)
-	}
-	if len(rep.Errors) > 0 {
-		return withCode(exitError, nil)
-	}
-	for _, fd := range rep.Findings {
-		if fd.Severity >= failOn {
-			return withCode(exitFindings, nil)
-		}
-	}
-	return nil
+	return g.emit(stdout, rep, f.format, false, failOn)
 }
 
 // readReport reads a report file, or standard input for "-", refusing more

@@ -87,28 +87,14 @@ func runScan(g *globals, f *scanFlags, args []string, stdin io.Reader, stdout io
 	results := runChecks(in.set, in.controls, in.check)
 	rep := buildReport(args, in.set, in.controls, results)
 
-	switch f.format {
-	case "json":
-		err = output.WriteJSON(stdout, rep)
-	case "sarif":
-		err = output.WriteSARIF(stdout, rep)
-	case "patch":
-		err = writePatches(stdout, results)
-	default:
-		err = output.WriteTable(stdout, rep, output.TableOptions{Color: g.color(stdout), Width: termWidth(), Verbose: f.verbose})
-	}
-	if err != nil {
-		return withCode(exitError, err)
-	}
-	if len(rep.Errors) > 0 {
-		return withCode(exitError, nil)
-	}
-	for _, fd := range rep.Findings {
-		if fd.Severity >= failOn {
-			return withCode(exitFindings, nil)
+	format := f.format
+	if format == "patch" {
+		if err := writePatches(stdout, results); err != nil {
+			return withCode(exitError, err)
 		}
+		format = "" // written: emit only decides the exit code
 	}
-	return nil
+	return g.emit(stdout, rep, format, f.verbose, failOn)
 }
 
 func buildReport(inputs []string, set *manifest.Set, controls []*catalog.Control, results []check.Result) *output.Report {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/yamledit"
 )
 
@@ -66,31 +66,15 @@ func Load(paths []string, opts Options) *Set {
 	// Files are read and parsed in parallel, then added in their order, so
 	// the result does not depend on scheduling.
 	parsed := make([]parsedFile, len(files))
-	jobs := make(chan int)
-	done := make(chan int)
-	workers := min(runtime.GOMAXPROCS(0), max(len(files), 1))
-	for w := 0; w < workers; w++ {
-		go func() {
-			for i := range jobs {
-				if files[i] != "-" {
-					parsed[i] = parseFile(files[i], opts)
-				}
-				done <- i
-			}
-		}()
-	}
-	go func() {
-		for i := range files {
-			jobs <- i
+	parallel.Each(len(files), func(i int) {
+		if files[i] != "-" {
+			parsed[i] = parseFile(files[i], opts)
 		}
-		close(jobs)
-	}()
-	for n := 1; n <= len(files); n++ {
-		<-done
+	}, func(n int) {
 		if opts.Progress != nil {
 			opts.Progress(n, len(files))
 		}
-	}
+	})
 	for i, f := range files {
 		if f == "-" {
 			s.stdin(opts)

@@ -2,10 +2,8 @@ package remediate
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -14,6 +12,7 @@ import (
 	"github.com/kmend/kmend/internal/check"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/patch"
 	"github.com/kmend/kmend/internal/yamledit"
 )
@@ -76,25 +75,12 @@ func Run(set *manifest.Set, controls []*catalog.Control, opts Options) []*FileRe
 	// schema, which merge2 reads, is loaded once before the workers start.
 	openapi.Schema()
 	results := make([]*FileResult, len(set.Files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f := set.Files[i]
-				if objs := byFile[f.Path]; len(objs) > 0 {
-					results[i] = fixFile(f, objs, controls, opts)
-				}
-			}
-		}()
-	}
-	for i := range set.Files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.Each(len(set.Files), func(i int) {
+		f := set.Files[i]
+		if objs := byFile[f.Path]; len(objs) > 0 {
+			results[i] = fixFile(f, objs, controls, opts)
+		}
+	}, nil)
 	var out []*FileResult
 	for _, r := range results {
 		if r != nil {
