@@ -125,7 +125,7 @@ func (e *evaluator) resolve(base *yaml.RNode, basePath, basePtr string, f catalo
 		return []value{{node: base, path: basePath, ptr: basePtr}}
 	}
 	seg := f[0]
-	p := joinPath(basePath, seg.Key)
+	p := finding.JoinPath(basePath, seg.Key)
 	ptr := basePtr + "/" + escapePointer(seg.Key)
 	next := lookup(base, seg.Key)
 	if !seg.Each {
@@ -136,7 +136,7 @@ func (e *evaluator) resolve(base *yaml.RNode, basePath, basePtr string, f catalo
 			for _, s := range f[1:] {
 				ptr += "/" + escapePointer(s.Key)
 			}
-			return []value{{path: joinPath(p, f[1:].String()), ptr: ptr}}
+			return []value{{path: finding.JoinPath(p, f[1:].String()), ptr: ptr}}
 		}
 		return e.resolve(next, p, ptr, f[1:])
 	}
@@ -172,15 +172,6 @@ func hasEach(f catalog.Field) bool {
 	return false
 }
 
-func joinPath(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "." + b
-}
 
 func (e *evaluator) templatePrefix() string { return strings.Join(e.tp, ".") }
 
@@ -210,7 +201,7 @@ func (e *evaluator) containers() {
 				name = n.YNode().Value
 			}
 			f := parseField(e.c.Check.Field).Expand(name)
-			base := joinPath(e.templatePrefix(), fmt.Sprintf("spec.%s[%d]", ct, i))
+			base := finding.JoinPath(e.templatePrefix(), fmt.Sprintf("spec.%s[%d]", ct, i))
 			t := Target{Level: catalog.LevelContainer, TemplatePath: e.tp, ContainerType: ct, ContainerIndex: i, Container: name, line: cn.Line}
 			for _, v := range e.resolve(c, base, "", f) {
 				var pod *value

@@ -168,3 +168,14 @@ func (f Finding) Fingerprint() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// JoinPath joins two parts of a field path with a dot, either may be empty.
+func JoinPath(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "." + b
+}

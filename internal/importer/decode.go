@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kmend/kmend/internal/finding"
 	"io"
 	"math"
 	"strconv"
@@ -170,11 +171,11 @@ func flatten(raw []byte, loc string) []item {
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(itemsRaw, &items); err != nil {
-		return []item{{loc: join(loc, "items"), raw: itemsRaw, err: errors.New("items is not a list")}}
+		return []item{{loc: finding.JoinPath(loc, "items"), raw: itemsRaw, err: errors.New("items is not a list")}}
 	}
 	var out []item
 	for i, it := range items {
-		out = append(out, flatten(it, join(loc, fmt.Sprintf("items[%d]", i)))...)
+		out = append(out, flatten(it, finding.JoinPath(loc, fmt.Sprintf("items[%d]", i)))...)
 	}
 	return out
 }

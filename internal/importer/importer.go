@@ -173,7 +173,7 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*Result, error) {
 	for _, d := range docs {
 		for _, it := range flatten(d.raw, "") {
 			at := func(entry string, err error) {
-				b.res.Errors = append(b.res.Errors, &EntryError{Name: name, Document: d.index, Line: d.line, Entry: join(it.loc, entry), Err: err})
+				b.res.Errors = append(b.res.Errors, &EntryError{Name: name, Document: d.index, Line: d.line, Entry: finding.JoinPath(it.loc, entry), Err: err})
 			}
 			switch classify(it.fields) {
 			case FormatPolicyReport, FormatOpenReports:
@@ -320,15 +320,6 @@ func (r *Result) Score(cat *catalog.Catalog) float64 {
 	return math.Round(1000*pass/all) / 10
 }
 
-func join(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "." + b
-}
 
 func notReport(it item) error {
 	if it.err != nil {
