@@ -172,7 +172,6 @@ func hasEach(f catalog.Field) bool {
 	return false
 }
 
-
 func (e *evaluator) templatePrefix() string { return strings.Join(e.tp, ".") }
 
 func (e *evaluator) object() {

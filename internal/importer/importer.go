@@ -320,7 +320,6 @@ func (r *Result) Score(cat *catalog.Catalog) float64 {
 	return math.Round(1000*pass/all) / 10
 }
 
-
 func notReport(it item) error {
 	if it.err != nil {
 		return it.err
