@@ -12,7 +12,7 @@ FUZZTIME ?= 30s
 KUBE_VERSION ?= v1.37.2
 KUBE_ASSETS  := $(CACHE)/kube/$(KUBE_VERSION)
 
-.PHONY: all build test demo bench fuzz lint kube clean
+.PHONY: all build test demo bench fuzz lint kube catalog clean
 
 all: build
 
@@ -21,6 +21,9 @@ build: ## build bin/kmend
 
 test: lint kube ## vet, then every test (unit, golden, catalog fixtures, e2e against a real API server)
 	KMEND_KUBE_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 ./...
+
+catalog: ## compile patches/ into patches/catalog.json (after editing a control)
+	$(GO) run ./hack/catalogc patches/catalog.json
 
 kube: ## build kube-apiserver and etcd from Go modules for the e2e tests (once; cached in .cache/kube)
 	@KUBE_VERSION=$(KUBE_VERSION) bash hack/kube/build.sh $(CACHE) >/dev/null

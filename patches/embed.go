@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every control directory.
 //
-//go:embed */*.yaml
+//go:embed */*.yaml catalog.json
 var FS embed.FS

@@ -82,11 +82,12 @@ fixed.yaml byte for byte. Errors name the file and line.`,
 			w := cmd.OutOrStdout()
 			var controls []*catalog.Control
 			if len(args) == 0 {
-				cat, err := catalog.LoadBuiltin()
+				cs, err := catalog.LoadSources()
 				if err != nil {
-					return withCode(exitError, err)
+					fmt.Fprintln(w, err)
+					return withCode(exitError, fmt.Errorf("patches: invalid catalog"))
 				}
-				controls = cat.All()
+				controls = cs
 			}
 			for _, d := range args {
 				cs, err := catalog.LoadDir(d)

@@ -40,16 +40,21 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// LoadBuiltin loads the embedded catalog.
+// LoadBuiltin loads the embedded catalog, compiled (see CompiledFile).
 func LoadBuiltin() (*Catalog, error) {
-	cs, err := LoadFS(patches.FS, ".", "patches")
+	cs, err := builtin()
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cs {
-		c.Builtin = true
-	}
 	return New(cs...)
+}
+
+func builtin() ([]*Control, error) {
+	b, err := patches.FS.ReadFile(CompiledFile)
+	if err != nil {
+		return nil, fmt.Errorf("patches/%s: %w (run make catalog)", CompiledFile, err)
+	}
+	return decodeCompiled(b)
 }
 
 // LoadDir loads the controls of a user's catalog directory.
@@ -62,12 +67,9 @@ func LoadDir(dir string) ([]*Control, error) {
 
 // Load returns the built-in catalog extended with the controls of dirs.
 func Load(dirs ...string) (*Catalog, error) {
-	cs, err := LoadFS(patches.FS, ".", "patches")
+	cs, err := builtin()
 	if err != nil {
 		return nil, err
-	}
-	for _, c := range cs {
-		c.Builtin = true
 	}
 	var errs []error
 	for _, d := range dirs {

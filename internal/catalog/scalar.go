@@ -17,3 +17,9 @@ func (s *Scalar) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalText writes the scalar's text.
 func (s Scalar) MarshalText() ([]byte, error) { return []byte(s.Value), nil }
+
+// UnmarshalText reads a scalar's text (from the compiled catalog).
+func (s *Scalar) UnmarshalText(b []byte) error {
+	s.Value = string(b)
+	return nil
+}
