@@ -128,7 +128,9 @@ func (g *globals) prepareFrom(sel *selection, live *clusterFlags, args []string,
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		in.cat, catErr = g.catalog()
+		if in.cat, catErr = g.catalog(); catErr == nil {
+			in.cat.Warm()
+		}
 	}()
 	var set *manifest.Set
 	var err error

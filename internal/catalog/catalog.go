@@ -70,3 +70,15 @@ func (c *Catalog) Select(ids []string) ([]*Control, error) {
 	}
 	return out, nil
 }
+
+// Warm parses every why-text template now, so checks do not pay for it on
+// first use; the CLI calls it while inputs are still being read.
+func (c *Catalog) Warm() {
+	for _, ctl := range c.controls {
+		for _, t := range []string{ctl.Why.Unset, ctl.Why.Risky, ctl.Why.Inherited} {
+			if t != "" {
+				_, _ = parseTemplate(ctl.ID, t)
+			}
+		}
+	}
+}
