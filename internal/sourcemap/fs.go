@@ -142,16 +142,7 @@ func (c *checkout) locateFile(rel string) (string, error) {
 	if _, ok := ix.files[rel]; ok {
 		return rel, nil // indexed files are regular files reached without links
 	}
-	root, err := c.open()
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	real, err := c.resolve(root, rel)
-	if err != nil {
-		return "", err
-	}
-	fi, err := root.Stat(filepath.FromSlash(real))
+	real, fi, err := c.stat(rel)
 	if err != nil {
 		return "", err
 	}
@@ -174,16 +165,7 @@ func (c *checkout) locateDir(rel string) (string, error) {
 	if ix.dirs[rel] {
 		return rel, nil
 	}
-	root, err := c.open()
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	real, err := c.resolve(root, rel)
-	if err != nil {
-		return "", err
-	}
-	fi, err := root.Stat(filepath.FromSlash(real))
+	real, fi, err := c.stat(rel)
 	if err != nil {
 		return "", err
 	}
@@ -191,6 +173,25 @@ func (c *checkout) locateDir(rel string) (string, error) {
 		return "", fmt.Errorf("%s: not a directory", real)
 	}
 	return real, nil
+}
+
+// stat resolves rel through the checkout's links, refusing any that leave
+// it, and returns the real path and what is there.
+func (c *checkout) stat(rel string) (string, fs.FileInfo, error) {
+	root, err := c.open()
+	if err != nil {
+		return "", nil, err
+	}
+	defer root.Close()
+	real, err := c.resolve(root, rel)
+	if err != nil {
+		return "", nil, err
+	}
+	fi, err := root.Stat(filepath.FromSlash(real))
+	if err != nil {
+		return "", nil, err
+	}
+	return real, fi, nil
 }
 
 // fileEntries returns the objects of a file (a real path from locateFile):
