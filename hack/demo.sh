@@ -36,8 +36,8 @@ step "The automatic fixes as a diff (nothing written)" "kmend fix $repo/apps/sto
 
 step "Fix the whole repository (auto fixes), then score again" "kmend fix $repo && kmend score $repo"
 "$kmend" fix "$work/repo" | sed "s#$work/repo#$repo#g" | tail -n 4
-"$kmend" score "$work/repo" --top 0 | head -n 1
+"$kmend" score "$work/repo" --top 0 | sed -n 1p
 
 step "With the fixes that need a human's review too" "kmend fix $repo --fixability auto,review"
 "$kmend" fix "$work/repo" --fixability auto,review | sed "s#$work/repo#$repo#g" | tail -n 3
-"$kmend" score "$work/repo" --top 0 | head -n 1
+"$kmend" score "$work/repo" --top 0 | sed -n 1p
