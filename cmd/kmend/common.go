@@ -151,13 +151,26 @@ func (g *globals) prepareFrom(sel *selection, live *clusterFlags, args []string,
 		return nil, err
 	}
 	in.set = set
+	return in, in.selectControls(sel)
+}
+
+// prepareCatalog is prepare without inputs: the catalog and the selection.
+func (g *globals) prepareCatalog(sel *selection) (*inputs, error) {
+	cat, err := g.catalog()
+	if err != nil {
+		return nil, err
+	}
+	in := &inputs{cat: cat, set: &manifest.Set{}}
+	return in, in.selectControls(sel)
+}
+
+func (in *inputs) selectControls(sel *selection) error {
+	var err error
 	if in.controls, in.minSeverity, err = sel.controlsOf(in.cat); err != nil {
-		return nil, err
+		return err
 	}
-	if in.check, err = sel.checkOptions(in.cat); err != nil {
-		return nil, err
-	}
-	return in, nil
+	in.check, err = sel.checkOptions(in.cat)
+	return err
 }
 
 func (g *globals) catalog() (*catalog.Catalog, error) {

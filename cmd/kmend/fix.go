@@ -22,6 +22,11 @@ type fixFlags struct {
 	dryRun     bool
 	format     string
 	fixability []string
+	// Live mode: findings of live objects fixed in a checkout.
+	live     clusterFlags
+	repo     string
+	repoURL  string
+	findings string
 }
 
 func newFix(g *globals) *cobra.Command {
@@ -47,13 +52,24 @@ kmend explain shows the patch to apply by hand.
 
 With - as input, the fixed YAML is written to standard output.
 
-Exit codes: 0 done, 1 some fixes could not be verified and were dropped,
-2 error (bad usage, unreadable input, failed write).`,
+Live mode (--repo DIR): the findings come from live objects — the cluster
+(--cluster), kubectl get -o yaml snapshots given as PATHs, or a kmend JSON
+report (--findings, from kmend scan or kmend import) — and are fixed where
+those objects are defined in the checkout DIR. Each object is traced as
+kmend locate traces it (annotations, kustomize origins, Argo CD and Flux
+metadata, then a search); objects that cannot be traced, or whose source is
+in another repository, are listed and left alone.
+
+Exit codes: 0 done, 1 some fixes could not be verified and were dropped (or,
+in live mode, some findings could not be traced to the checkout), 2 error
+(bad usage, unreadable input, failed write).`,
 		Example: `  kmend fix ./deploy --dry-run          # show the diff, write nothing
   kmend fix ./deploy                     # write the auto fixes
   kmend fix ./deploy --fixability auto,review --set KM-022.memory=512Mi
   kmend fix ./deploy --controls KM-002,KM-007 -o patch
-  kubectl get deploy web -o yaml | kmend fix - > web.fixed.yaml`,
+  kubectl get deploy web -o yaml | kmend fix - > web.fixed.yaml
+  kmend fix --cluster --context prod --repo ~/src/gitops --repo-url https://github.com/acme/gitops
+  kmend scan --cluster -o json > live.json && kmend fix --findings live.json --repo .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFix(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -65,29 +81,20 @@ Exit codes: 0 done, 1 some fixes could not be verified and were dropped,
 	fl.StringSliceVar(&f.controls, "controls", nil, "fix only these control `IDs` (comma-separated)")
 	fl.StringVar(&f.minSeverity, "min-severity", "", "fix only findings at or above `SEVERITY`")
 	fl.StringArrayVar(&f.params, "set", nil, "override a fix parameter: `CONTROL.PARAM=VALUE` (repeatable)")
+	fl.StringVar(&f.repo, "repo", "", "live mode: fix the findings of live objects in this checkout `DIR` (with --cluster, --findings or snapshot files)")
+	fl.StringVar(&f.repoURL, "repo-url", "", "live mode: the checkout's repository `URL`, as Argo CD and Flux name it")
+	fl.StringVar(&f.findings, "findings", "", "live mode: fix the findings of this kmend JSON report `FILE` (kmend scan|import -o json)")
+	f.live.register(fl)
 	return cmd
 }
 
 func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	format := f.format
-	if format == "" {
-		format = "summary"
-		if f.dryRun {
-			format = "diff"
-		}
+	format, fx, err := f.check()
+	if err != nil {
+		return err
 	}
-	switch format {
-	case "summary", "diff", "patch":
-	default:
-		return withCode(exitError, fmt.Errorf("-o %q: want summary, diff or patch", format))
-	}
-	var fx []finding.Fixability
-	for _, s := range f.fixability {
-		v := finding.Fixability(strings.TrimSpace(s))
-		if v != finding.FixAuto && v != finding.FixReview {
-			return withCode(exitError, fmt.Errorf("--fixability %q: want auto or review (manual findings are never changed)", s))
-		}
-		fx = append(fx, v)
+	if f.repo != "" || f.findings != "" || f.live.live {
+		return runFixLive(g, f, format, fx, args, stdin, stdout, stderr)
 	}
 	in, err := g.prepare(&f.selection, args, stdin)
 	if err != nil {
@@ -98,11 +105,41 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "kmend: %s\n", formatInputError(e))
 	}
 	results := remediate.Run(set, in.controls, remediate.Options{Fixability: fx, MinSeverity: in.minSeverity, Check: in.check})
-
 	code := exitOK
 	if len(set.Errors) > 0 {
 		code = exitError
 	}
+	return f.finish(format, results, code, readsStdin(args), stdout, stderr)
+}
+
+// check validates the flags: the output format and the fixabilities.
+func (f *fixFlags) check() (string, []finding.Fixability, error) {
+	format := f.format
+	if format == "" {
+		format = "summary"
+		if f.dryRun {
+			format = "diff"
+		}
+	}
+	switch format {
+	case "summary", "diff", "patch":
+	default:
+		return "", nil, withCode(exitError, fmt.Errorf("-o %q: want summary, diff or patch", format))
+	}
+	var fx []finding.Fixability
+	for _, s := range f.fixability {
+		v := finding.Fixability(strings.TrimSpace(s))
+		if v != finding.FixAuto && v != finding.FixReview {
+			return "", nil, withCode(exitError, fmt.Errorf("--fixability %q: want auto or review (manual findings are never changed)", s))
+		}
+		fx = append(fx, v)
+	}
+	return format, fx, nil
+}
+
+// finish writes the fixed files (unless --dry-run) and prints what was
+// done; code is the exit code so far.
+func (f *fixFlags) finish(format string, results []*remediate.FileResult, code int, toStdout bool, stdout, stderr io.Writer) error {
 	written, fixes := 0, 0
 	var applied []*patch.Fix
 	for _, r := range results {
@@ -133,7 +170,7 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 			written++
 		}
 	}
-	if !readsStdin(args) || f.dryRun {
+	if !toStdout || f.dryRun {
 		switch format {
 		case "diff":
 			writeDiffs(stdout, results)

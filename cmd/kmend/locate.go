@@ -84,34 +84,7 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	if err != nil {
 		return err
 	}
-	ctx := sourcemap.Context{Repos: map[string]string{"": f.repo}}
-	if f.repoURL != "" {
-		ctx.Repos[f.repoURL] = f.repo
-	}
-	gitops := in.set.Objects
-	if f.live.live {
-		cfg, err := cluster.Config(cluster.ConfigOptions{Kubeconfig: f.live.kubeconfig, Context: f.live.context})
-		if err != nil {
-			return withCode(exitError, err)
-		}
-		if gitops, err = cluster.GitOpsObjects(context.Background(), cfg); err != nil {
-			return withCode(exitError, err)
-		}
-	}
-	for _, o := range gitops {
-		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
-		switch {
-		case group == "argoproj.io" && o.Ref.Kind == "Application":
-			ctx.Applications = append(ctx.Applications, o.Node)
-		case group == "kustomize.toolkit.fluxcd.io" && o.Ref.Kind == "Kustomization":
-			ctx.Kustomizations = append(ctx.Kustomizations, o.Node)
-		case group == "source.toolkit.fluxcd.io" && o.Ref.Kind == "GitRepository":
-			ctx.GitRepositories = append(ctx.GitRepositories, o.Node)
-		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
-			ctx.HelmReleases = append(ctx.HelmReleases, o.Node)
-		}
-	}
-	m, err := sourcemap.NewMapper(ctx)
+	m, err := newMapper(f.repo, f.repoURL, &f.live, in.set.Objects)
 	if err != nil {
 		return withCode(exitError, err)
 	}
@@ -151,6 +124,39 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 		return withCode(exitFindings, nil)
 	}
 	return nil
+}
+
+// newMapper builds the source mapper for a checkout: the Argo CD and Flux
+// objects come from the cluster with --cluster, else from the inputs.
+func newMapper(repo, repoURL string, live *clusterFlags, inputs []manifest.Object) (*sourcemap.Mapper, error) {
+	ctx := sourcemap.Context{Repos: map[string]string{"": repo}}
+	if repoURL != "" {
+		ctx.Repos[repoURL] = repo
+	}
+	gitops := inputs
+	if live.live {
+		cfg, err := cluster.Config(cluster.ConfigOptions{Kubeconfig: live.kubeconfig, Context: live.context})
+		if err != nil {
+			return nil, err
+		}
+		if gitops, err = cluster.GitOpsObjects(context.Background(), cfg); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range gitops {
+		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
+		switch {
+		case group == "argoproj.io" && o.Ref.Kind == "Application":
+			ctx.Applications = append(ctx.Applications, o.Node)
+		case group == "kustomize.toolkit.fluxcd.io" && o.Ref.Kind == "Kustomization":
+			ctx.Kustomizations = append(ctx.Kustomizations, o.Node)
+		case group == "source.toolkit.fluxcd.io" && o.Ref.Kind == "GitRepository":
+			ctx.GitRepositories = append(ctx.GitRepositories, o.Node)
+		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
+			ctx.HelmReleases = append(ctx.HelmReleases, o.Node)
+		}
+	}
+	return sourcemap.NewMapper(ctx)
 }
 
 func writeLocated(w io.Writer, out []located) {

@@ -25,6 +25,9 @@ type Options struct {
 	MinSeverity finding.Severity
 	// Check is passed to every check run (parameters per control).
 	Check check.Options
+	// Select, when set, narrows the findings to fix further (for example
+	// to one change set's findings); the others are left as they are.
+	Select func(finding.Finding) bool
 }
 
 func (o Options) allows(f finding.Finding) bool {
@@ -32,7 +35,7 @@ func (o Options) allows(f finding.Finding) bool {
 	if len(fx) == 0 {
 		fx = []finding.Fixability{finding.FixAuto}
 	}
-	return slices.Contains(fx, f.Fixability) && f.Severity >= o.MinSeverity
+	return slices.Contains(fx, f.Fixability) && f.Severity >= o.MinSeverity && (o.Select == nil || o.Select(f))
 }
 
 // Applied is one fix that was accepted, with the findings it repairs (a
