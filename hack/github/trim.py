@@ -40,6 +40,7 @@ KEEP_PATHS = [
     "/repos/{owner}/{repo}/git/refs",
     "/repos/{owner}/{repo}/git/refs/{ref}",
     "/repos/{owner}/{repo}/git/commits",
+    "/repos/{owner}/{repo}/git/commits/{commit_sha}",
     "/repos/{owner}/{repo}/git/trees",
     "/repos/{owner}/{repo}/git/blobs",
     "/repos/{owner}/{repo}/branches/{branch}",

@@ -118,6 +118,7 @@
 //	POST   /repos/{owner}/{repo}/git/blobs
 //	POST   /repos/{owner}/{repo}/git/trees
 //	POST   /repos/{owner}/{repo}/git/commits
+//	GET    /repos/{owner}/{repo}/git/commits/{commit_sha}
 //	GET POST             /repos/{owner}/{repo}/pulls
 //	GET PATCH            /repos/{owner}/{repo}/pulls/{pull_number}
 //	GET    /repos/{owner}/{repo}/pulls/{pull_number}/commits

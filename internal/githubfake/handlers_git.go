@@ -400,6 +400,24 @@ func removeUnder(files map[string]fileEntry, p string) {
 	}
 }
 
+func (f *Fake) getCommit(c *call) {
+	g := c.git()
+	if g == nil {
+		return
+	}
+	sha := c.params["commit_sha"]
+	if !plumbing.IsHash(sha) {
+		c.fail(http.StatusNotFound, "Not Found")
+		return
+	}
+	co, err := g.commit(plumbing.NewHash(sha))
+	if err != nil {
+		c.fail(http.StatusNotFound, "Not Found")
+		return
+	}
+	c.json(http.StatusOK, c.gitCommit(c.repo, co))
+}
+
 func (f *Fake) createCommit(c *call) {
 	var req struct {
 		Message   string        `json:"message"`

@@ -42,13 +42,14 @@ func init() {
 		"GET /repos/{owner}/{repo}/collaborators/{username}/permission": {authToken, "metadata", read, (*Fake).collaboratorPermission},
 
 		// Git Data API.
-		"GET /repos/{owner}/{repo}/git/ref/{ref}":     {authToken, "contents", read, (*Fake).getRef},
-		"POST /repos/{owner}/{repo}/git/refs":         {authToken, "contents", write, (*Fake).createRef},
-		"PATCH /repos/{owner}/{repo}/git/refs/{ref}":  {authToken, "contents", write, (*Fake).updateRef},
-		"DELETE /repos/{owner}/{repo}/git/refs/{ref}": {authToken, "contents", write, (*Fake).deleteRef},
-		"POST /repos/{owner}/{repo}/git/blobs":        {authToken, "contents", write, (*Fake).createBlob},
-		"POST /repos/{owner}/{repo}/git/trees":        {authToken, "contents", write, (*Fake).createTree},
-		"POST /repos/{owner}/{repo}/git/commits":      {authToken, "contents", write, (*Fake).createCommit},
+		"GET /repos/{owner}/{repo}/git/ref/{ref}":            {authToken, "contents", read, (*Fake).getRef},
+		"POST /repos/{owner}/{repo}/git/refs":                {authToken, "contents", write, (*Fake).createRef},
+		"PATCH /repos/{owner}/{repo}/git/refs/{ref}":         {authToken, "contents", write, (*Fake).updateRef},
+		"DELETE /repos/{owner}/{repo}/git/refs/{ref}":        {authToken, "contents", write, (*Fake).deleteRef},
+		"POST /repos/{owner}/{repo}/git/blobs":               {authToken, "contents", write, (*Fake).createBlob},
+		"POST /repos/{owner}/{repo}/git/trees":               {authToken, "contents", write, (*Fake).createTree},
+		"POST /repos/{owner}/{repo}/git/commits":             {authToken, "contents", write, (*Fake).createCommit},
+		"GET /repos/{owner}/{repo}/git/commits/{commit_sha}": {authToken, "contents", read, (*Fake).getCommit},
 
 		// Pull requests.
 		"GET /repos/{owner}/{repo}/pulls":                                      {authToken, "pull_requests", read, (*Fake).listPulls},
