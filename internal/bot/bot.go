@@ -1,0 +1,332 @@
+// Package bot is kmend's GitHub App behaviour: thin handlers, one per
+// event, that decode, guard, and hand the work to package publish.
+//
+//   - installation created, repositories added: an onboarding pull request
+//     per repository (what kmend found, a starter .github/kmend.yaml), as
+//     Renovate does; a repository that has the file already, or had an
+//     onboarding pull request before, gets none;
+//   - push to the default branch that touches YAML (or the settings
+//     file): scan the branch and open, update or close the fix pull
+//     requests;
+//   - pull request merged (one of kmend's): scan again, closing the loop.
+//
+// Every handler is idempotent: the branch names are deterministic, the
+// pull requests carry their own state, and a replayed delivery changes
+// nothing.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/kmend/kmend/internal/catalog"
+	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/config"
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/ghapp"
+	"github.com/kmend/kmend/internal/gitrepo"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/publish"
+	"github.com/kmend/kmend/internal/render"
+	"github.com/kmend/kmend/internal/score"
+	"github.com/kmend/kmend/internal/webhook"
+)
+
+// Options configure the Bot.
+type Options struct {
+	App      *ghapp.App
+	Controls []*catalog.Control
+	Check    check.Options
+	// Slug and BotUserID name the App's bot user, the commits' author.
+	Slug      string
+	BotUserID int64
+	// WorkDir holds the clones while they are worked on; os.TempDir()
+	// when empty.
+	WorkDir string
+	// WebURL is GitHub's web root for links ("https://github.com").
+	WebURL string
+}
+
+// Bot handles the App's events.
+type Bot struct {
+	opts Options
+}
+
+// New makes a Bot.
+func New(opts Options) (*Bot, error) {
+	if opts.App == nil {
+		return nil, errors.New("bot: no GitHub App")
+	}
+	if opts.Slug == "" {
+		opts.Slug = "kmend"
+	}
+	if opts.WebURL == "" {
+		opts.WebURL = "https://github.com"
+	}
+	return &Bot{opts: opts}, nil
+}
+
+// Handlers are the Bot's handlers by event type.
+func (b *Bot) Handlers() map[string]webhook.Handler {
+	return map[string]webhook.Handler{
+		"installation":              webhook.HandlerFunc(b.installation),
+		"installation_repositories": webhook.HandlerFunc(b.installationRepositories),
+		"push":                      webhook.HandlerFunc(b.push),
+		"pull_request":              webhook.HandlerFunc(b.pullRequest),
+	}
+}
+
+// Register puts the Bot's handlers on a queue.
+func (b *Bot) Register(q *webhook.Queue) {
+	for event, h := range b.Handlers() {
+		q.Register(event, h)
+	}
+}
+
+func (b *Bot) installation(ctx context.Context, ev webhook.Event) error {
+	e, ok := ev.Payload.(*github.InstallationEvent)
+	if !ok || e.GetAction() != "created" {
+		return nil
+	}
+	return b.onboardAll(ctx, ev, e.GetInstallation().GetID(), e.Repositories)
+}
+
+func (b *Bot) installationRepositories(ctx context.Context, ev webhook.Event) error {
+	e, ok := ev.Payload.(*github.InstallationRepositoriesEvent)
+	if !ok || e.GetAction() != "added" {
+		return nil
+	}
+	return b.onboardAll(ctx, ev, e.GetInstallation().GetID(), e.RepositoriesAdded)
+}
+
+func (b *Bot) onboardAll(ctx context.Context, ev webhook.Event, inst int64, repos []*github.Repository) error {
+	var errs []error
+	for _, r := range repos {
+		owner, name, ok := strings.Cut(r.GetFullName(), "/")
+		if !ok {
+			continue
+		}
+		repo := publish.Repo{Owner: owner, Name: name}
+		log := ev.Logger.With("repo", repo.String())
+		if err := b.Onboard(ctx, inst, repo, log); err != nil {
+			log.Error("onboarding failed", "error", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bot) push(ctx context.Context, ev webhook.Event) error {
+	e, ok := ev.Payload.(*github.PushEvent)
+	if !ok || e.GetDeleted() {
+		return nil
+	}
+	r := e.GetRepo()
+	if e.GetRef() != "refs/heads/"+r.GetDefaultBranch() {
+		return nil
+	}
+	if !touchesManifests(e) {
+		ev.Logger.Debug("push touches no YAML: nothing to do")
+		return nil
+	}
+	repo := publish.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
+	if repo.Owner == "" {
+		repo.Owner = r.GetOwner().GetName()
+	}
+	_, err := b.Sync(ctx, ev.InstallationID, repo, ev.Logger)
+	return err
+}
+
+func (b *Bot) pullRequest(ctx context.Context, ev webhook.Event) error {
+	e, ok := ev.Payload.(*github.PullRequestEvent)
+	if !ok || e.GetAction() != "closed" || !e.GetPullRequest().GetMerged() {
+		return nil
+	}
+	if _, err := render.ParseMetadata(e.GetPullRequest().GetBody()); err != nil {
+		return nil // not one of kmend's
+	}
+	r := e.GetRepo()
+	repo := publish.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
+	_, err := b.Sync(ctx, ev.InstallationID, repo, ev.Logger)
+	return err
+}
+
+// touchesManifests reports whether a push changed a YAML file; a push
+// that lists no files (too many commits) counts as touching them.
+func touchesManifests(e *github.PushEvent) bool {
+	if len(e.Commits) == 0 && e.GetHeadCommit() == nil {
+		return true
+	}
+	commits := e.Commits
+	if len(commits) == 0 {
+		commits = []*github.HeadCommit{e.GetHeadCommit()}
+	}
+	for _, c := range commits {
+		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, p := range list {
+				if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// workspace is a clone of a repository's default branch with its
+// configuration, ready for publish.
+type workspace struct {
+	repo      publish.Repo
+	base      string
+	clone     *publish.Clone
+	cfg       *config.Repo
+	cfgDigest string
+	cfgErr    error
+	host      ghapp.Host
+	blobURL   string
+}
+
+func (b *Bot) open(ctx context.Context, inst int64, repo publish.Repo) (*workspace, error) {
+	client := b.opts.App.Installation(inst)
+	gr, _, err := client.Repositories.Get(ctx, repo.Owner, repo.Name)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", repo, err)
+	}
+	if gr.GetArchived() {
+		return nil, fmt.Errorf("%s is archived", repo)
+	}
+	token, err := b.opts.App.Token(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(b.opts.WorkDir, "kmend-clone-")
+	if err != nil {
+		return nil, err
+	}
+	w := &workspace{repo: repo, base: gr.GetDefaultBranch(), host: ghapp.Host{Client: client}}
+	clone, err := publish.NewClone(ctx, publish.CloneOptions{
+		Repo: repo, URL: gr.GetCloneURL(), Token: token, Base: w.base, Dir: dir,
+		Author: gitrepo.BotIdentity(b.opts.Slug, b.opts.BotUserID),
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	w.clone = clone
+	w.blobURL = strings.TrimSuffix(gr.GetHTMLURL(), "/") + "/blob/" + clone.BaseSHA()
+	w.cfg = config.Default()
+	raw, err := os.ReadFile(dir + "/" + config.RepoFile)
+	switch {
+	case err == nil:
+		w.cfgDigest = publish.Digest(raw)
+		if cfg, perr := config.Parse(raw, config.RepoFile); perr != nil {
+			w.cfgErr = perr
+		} else {
+			w.cfg = cfg
+		}
+	case errors.Is(err, os.ErrNotExist):
+		w.cfgDigest = publish.Digest(nil)
+	default:
+		clone.Close()
+		return nil, err
+	}
+	if w.cfg.Commits == config.CommitsAPI {
+		// Commits go through the Git Data API, so GitHub signs them.
+		clone.UseAPI(gitrepo.GitHubData{Client: client})
+	}
+	return w, nil
+}
+
+// Sync scans a repository's default branch and opens, updates or closes
+// its fix pull requests.
+func (b *Bot) Sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger) ([]publish.Outcome, error) {
+	w, err := b.open(ctx, inst, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer w.clone.Close()
+	if w.cfgErr != nil {
+		// A broken settings file stops nothing else, but kmend does not
+		// guess: it says what is wrong and waits for a fix.
+		log.Warn("repository configuration is invalid; nothing published", "error", w.cfgErr)
+		return nil, nil
+	}
+	outs, err := publish.Run(ctx, publish.Options{
+		Repo: repo, Base: w.base, Config: w.cfg, ConfigDigest: w.cfgDigest,
+		Controls: b.opts.Controls, Check: b.opts.Check,
+		Host: w.host, Git: w.clone, BlobURL: w.blobURL, Logger: log,
+	})
+	for _, o := range outs {
+		log.Info("change set", "group", o.Group, "action", string(o.Action), "pr", o.PR, "fixed", o.Fixed)
+	}
+	return outs, err
+}
+
+// Onboard opens the onboarding pull request of a repository that has no
+// settings file and never had one.
+func (b *Bot) Onboard(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger) error {
+	w, err := b.open(ctx, inst, repo)
+	if err != nil {
+		return err
+	}
+	defer w.clone.Close()
+	if w.cfgDigest != publish.Digest(nil) {
+		log.Info("repository has its settings file: no onboarding")
+		return nil
+	}
+	branch := config.Default().BranchPrefix + "onboarding"
+	prs, err := w.host.PullRequests(ctx, repo, branch)
+	if err != nil {
+		return err
+	}
+	if len(prs) > 0 {
+		log.Info("onboarding pull request exists already", "pr", prs[0].Number, "state", prs[0].State)
+		return nil
+	}
+	set := manifest.Load([]string{w.clone.Dir()}, manifest.Options{})
+	rel := strings.TrimSuffix(w.clone.Dir(), "/") + "/"
+	var results []check.Result
+	var fs []finding.Finding
+	for _, o := range set.Objects {
+		for _, r := range check.Run(b.opts.Controls, o, b.opts.Check) {
+			r.Finding.Position.File = strings.TrimPrefix(r.Finding.Position.File, rel)
+			results = append(results, r)
+			if r.Finding.Suppression == nil {
+				fs = append(fs, r.Finding)
+			}
+		}
+	}
+	sc := score.Compute(set.Objects, b.opts.Controls, results)
+	overall := sc.Overall.Score
+	var top []finding.Finding
+	for _, r := range sc.Ranked {
+		top = append(top, *r.Finding)
+	}
+	text, err := render.Onboarding(render.OnboardingInput{
+		Repo: repo.String(), Base: w.base, Head: branch,
+		Findings: fs, Top: top, Score: &overall,
+		Files: len(set.Files), Objects: len(set.Objects), Controls: len(b.opts.Controls),
+		Catalog: render.CatalogDigest(b.opts.Controls),
+		Options: render.Options{BlobURL: w.blobURL},
+	})
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{render.StarterConfigPath: []byte(render.StarterConfig())}
+	if _, err := w.clone.Publish(ctx, branch, "kmend: add "+render.StarterConfigPath+"\n", files); err != nil {
+		return err
+	}
+	pr, err := w.host.CreatePullRequest(ctx, repo, publish.NewPullRequest{Title: text.Title, Body: text.Body, Head: branch, Base: w.base})
+	if err != nil {
+		return err
+	}
+	log.Info("onboarding pull request opened", "pr", pr.Number)
+	return nil
+}
