@@ -65,6 +65,7 @@ KEEP_PATHS = [
     "/repos/{owner}/{repo}/commits/{ref}/check-runs",
     # misc
     "/rate_limit",
+    "/users/{username}",
 ]
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

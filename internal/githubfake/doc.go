@@ -107,6 +107,7 @@
 //	POST   /app-manifests/{code}/conversions
 //	GET    /installation/repositories
 //	GET    /rate_limit
+//	GET    /users/{username}
 //	GET    /repos/{owner}/{repo}/installation
 //	GET PATCH DELETE     /repos/{owner}/{repo}
 //	GET PUT DELETE       /repos/{owner}/{repo}/contents/{path}

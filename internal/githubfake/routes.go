@@ -30,6 +30,7 @@ func init() {
 		"GET /installation/repositories":                          {authToken, "", read, (*Fake).installationRepos},
 		"GET /repos/{owner}/{repo}/installation":                  {authJWT, "", read, (*Fake).repoInstallation},
 		"GET /rate_limit":                                         {authAny, "", read, (*Fake).rateLimit},
+		"GET /users/{username}":                                   {authAny, "", read, (*Fake).getUser},
 
 		// Repositories, contents, branches, collaborators.
 		"GET /repos/{owner}/{repo}":                                     {authToken, "metadata", read, (*Fake).getRepo},
