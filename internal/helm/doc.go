@@ -1,0 +1,37 @@
+// Package helm fixes findings on objects rendered by Helm charts where a
+// person would: in the chart's values.
+//
+// Charts lists the charts of a repository. Render renders one with the
+// Helm SDK's template engine, offline (subcharts must be vendored in
+// charts/, schemas are not fetched, lookup finds nothing), with values in
+// Helm's precedence order: the chart's values.yaml, then each
+// ValuesSource — a values file, a Flux HelmRelease's spec.values, an Argo
+// CD Application's helm.valuesObject or helm.values string, literal
+// parameters. Each rendered Object keeps the template it came from.
+//
+// Plan renders, checks every object (internal/check) and, for each
+// failing control, computes the catalog's fix (internal/patch), then looks
+// for the values key that controls the failing field: keys of the chart's
+// own values whose name matches a mapping of the field's path
+// (securityContext, containerSecurityContext, podSecurityContext,
+// resources, metrics.containerSecurityContext...) or the field itself
+// (image.pullPolicy for imagePullPolicy), keys holding the failing value,
+// then the common conventions. Each candidate is set in a copy of the
+// values and the chart rendered again; the first one that makes the
+// control pass on that object, makes nothing else fail, and changes
+// nothing in the whole render but the fields the control's fixes target
+// is kept. When none does, the finding becomes a Manual fix carrying the
+// strategic-merge and RFC 6902 patches and a kustomize patches entry, to
+// apply as a post-renderer or overlay.
+//
+// The chosen keys are written into the values file (or the HelmRelease's
+// or Application's inline values) through internal/yamledit, so only the
+// edited nodes change; missing mappings are created. The edited bytes are
+// read back, rendered and checked again before Plan returns them; a key
+// that does not make the control pass is never written. Result.Write
+// writes the files atomically, only when they change.
+//
+// Every path is relative to a repository directory and is read through
+// os.Root: chart and values paths that leave the repository are refused
+// with ErrEscapes. See docs/helm.md for the key search and its limits.
+package helm
