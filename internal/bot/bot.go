@@ -44,9 +44,12 @@ type Options struct {
 	App      *ghapp.App
 	Controls []*catalog.Control
 	Check    check.Options
-	// Slug and BotUserID name the App's bot user, the commits' author.
+	// Slug and BotUserID name the App's bot user, the commits' author;
+	// Author, when set, is asked instead (the identity may be learnt
+	// after start).
 	Slug      string
 	BotUserID int64
+	Author    func() gitrepo.Author
 	// WorkDir holds the clones while they are worked on; os.TempDir()
 	// when empty.
 	WorkDir string
@@ -66,6 +69,10 @@ func New(opts Options) (*Bot, error) {
 	}
 	if opts.Slug == "" {
 		opts.Slug = "kmend"
+	}
+	if opts.Author == nil {
+		a := gitrepo.BotIdentity(opts.Slug, opts.BotUserID)
+		opts.Author = func() gitrepo.Author { return a }
 	}
 	if opts.WebURL == "" {
 		opts.WebURL = "https://github.com"
@@ -213,7 +220,7 @@ func (b *Bot) open(ctx context.Context, inst int64, repo publish.Repo) (*workspa
 	w := &workspace{repo: repo, base: gr.GetDefaultBranch(), host: ghapp.Host{Client: client}}
 	clone, err := publish.NewClone(ctx, publish.CloneOptions{
 		Repo: repo, URL: gr.GetCloneURL(), Token: token, Base: w.base, Dir: dir,
-		Author: gitrepo.BotIdentity(b.opts.Slug, b.opts.BotUserID),
+		Author: b.opts.Author(),
 	})
 	if err != nil {
 		os.RemoveAll(dir)

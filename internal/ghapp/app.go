@@ -91,6 +91,10 @@ func (a *App) ID() int64 { return a.opts.AppID }
 // for /app, /app/installations and token calls.
 func (a *App) Client() *github.Client { return a.client }
 
+// Public is an unauthenticated client, for public endpoints (GET
+// /users/{username}), through the same transport.
+func (a *App) Public() *github.Client { return a.newClient(a.opts.Transport) }
+
 // Installation is a client authenticated as one installation; tokens are
 // fetched and renewed by ghinstallation and kept per installation.
 func (a *App) Installation(id int64) *github.Client {
