@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	"github.com/kmend/kmend/internal/finding"
@@ -14,6 +13,7 @@ import (
 	"github.com/kmend/kmend/internal/output"
 	"github.com/kmend/kmend/internal/patch"
 	"github.com/kmend/kmend/internal/remediate"
+	"github.com/kmend/kmend/internal/render"
 	"github.com/kmend/kmend/internal/yamledit"
 )
 
@@ -44,6 +44,17 @@ Only the edited nodes change: comments, blank lines, key order, indentation,
 quoting, flow style, --- separators, CRLF line endings and the final newline
 are kept. Unchanged files are not written; writes are atomic. Files with YAML
 anchors/aliases and Helm templates are reported as not editable.
+
+Kustomizations and Helm charts below a directory are fixed where their
+values come from, and every kustomization and chart must render afterwards
+with no change but the fixed fields:
+  kustomize  the overlay's patch that sets the value; the base when every
+             overlay that uses it needs the fix; otherwise a new patch file
+             (kmend-<kind>-<name>.yaml) listed in the overlay
+  Helm       the values key that controls the field (the chart's own values,
+             then common conventions), set in values.yaml; no key means a
+             manual fix, with the patch for a post-renderer
+(docs/kustomize.md and docs/helm.md say how the place is chosen.)
 
 By default only 'auto' fixes are applied. 'review' fixes (resource sizes,
 settings that may break an app, values set on purpose with a comment) are
@@ -101,6 +112,13 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	set := in.set
+	var src *sources
+	if !readsStdin(args) {
+		// Kustomizations and Helm charts are fixed where their values
+		// come from; their files are not fixed one by one.
+		src = planSources(args, in, fx)
+		set = src.without(set)
+	}
 	for _, e := range inputErrors(set) {
 		fmt.Fprintf(stderr, "kmend: %s\n", formatInputError(e))
 	}
@@ -109,7 +127,13 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 	if len(set.Errors) > 0 {
 		code = exitError
 	}
-	return f.finish(format, results, code, readsStdin(args), stdout, stderr)
+	if src != nil {
+		for _, err := range src.errs {
+			code = exitError
+			fmt.Fprintf(stderr, "kmend: %v\n", err)
+		}
+	}
+	return f.finish(format, results, src, code, readsStdin(args), stdout, stderr)
 }
 
 // check validates the flags: the output format and the fixabilities.
@@ -139,9 +163,31 @@ func (f *fixFlags) check() (string, []finding.Fixability, error) {
 
 // finish writes the fixed files (unless --dry-run) and prints what was
 // done; code is the exit code so far.
-func (f *fixFlags) finish(format string, results []*remediate.FileResult, code int, toStdout bool, stdout, stderr io.Writer) error {
+func (f *fixFlags) finish(format string, results []*remediate.FileResult, src *sources, code int, toStdout bool, stdout, stderr io.Writer) error {
 	written, fixes := 0, 0
 	var applied []*patch.Fix
+	var srcFiles []changedFile
+	summary := io.Discard
+	if format == "summary" {
+		summary = stdout
+	}
+	if src != nil {
+		n, ps, files, dropped := src.report(summary, stderr)
+		fixes += n
+		applied = append(applied, ps...)
+		srcFiles = files
+		if dropped {
+			code = max(code, exitFindings)
+		}
+		if !f.dryRun {
+			w, err := src.write()
+			written += w
+			if err != nil {
+				code = exitError
+				fmt.Fprintf(stderr, "kmend: %v\n", err)
+			}
+		}
+	}
 	for _, r := range results {
 		for _, d := range r.Dropped {
 			code = max(code, exitFindings)
@@ -173,13 +219,16 @@ func (f *fixFlags) finish(format string, results []*remediate.FileResult, code i
 	if !toStdout || f.dryRun {
 		switch format {
 		case "diff":
+			for _, c := range srcFiles {
+				writeDiff(stdout, c.path, c.before, c.after)
+			}
 			writeDiffs(stdout, results)
 		case "patch":
 			if err := output.WritePatches(stdout, applied); err != nil {
 				return withCode(exitError, err)
 			}
 		default:
-			writeFixSummary(stdout, results, f.dryRun, written, fixes)
+			writeFixSummary(stdout, results, f.dryRun, written, fixes, len(srcFiles))
 		}
 	}
 	if code != exitOK {
@@ -204,9 +253,8 @@ func formatInputError(e output.InputError) string {
 	return fmt.Sprintf("%s: %s", e.File, e.Message)
 }
 
-func writeFixSummary(w io.Writer, results []*remediate.FileResult, dryRun bool, written, fixes int) {
+func writeFixSummary(w io.Writer, results []*remediate.FileResult, dryRun bool, written, fixes, files int) {
 	left := map[finding.Fixability]int{}
-	files := 0
 	for _, r := range results {
 		if r.Changed() {
 			files++
@@ -240,18 +288,19 @@ func writeFixSummary(w io.Writer, results []*remediate.FileResult, dryRun bool, 
 // writeDiffs prints a unified diff of every changed file.
 func writeDiffs(w io.Writer, results []*remediate.FileResult) {
 	for _, r := range results {
-		if !r.Changed() {
-			continue
-		}
-		d := difflib.UnifiedDiff{
-			A:        difflib.SplitLines(string(r.Before)),
-			B:        difflib.SplitLines(string(r.After)),
-			FromFile: "a/" + strings.TrimPrefix(r.Path, "./"),
-			ToFile:   "b/" + strings.TrimPrefix(r.Path, "./"),
-			Context:  3,
-		}
-		if err := difflib.WriteUnifiedDiff(w, d); err != nil {
-			fmt.Fprintln(os.Stderr, "kmend: diff:", err)
+		if r.Changed() {
+			writeDiff(w, r.Path, r.Before, r.After)
 		}
 	}
+}
+
+// writeDiff prints the unified diff of one file (a new file has no
+// before).
+func writeDiff(w io.Writer, path string, before, after []byte) {
+	d, err := render.UnifiedDiff(path, before, after)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kmend: diff:", err)
+		return
+	}
+	io.WriteString(w, d)
 }

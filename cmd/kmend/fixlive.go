@@ -182,7 +182,7 @@ func runFixLive(g *globals, f *fixFlags, format string, fx []finding.Fixability,
 	for _, l := range liveOnly {
 		fmt.Fprintln(stdout, strings.Replace(l, "  :", ":", 1))
 	}
-	return f.finish(format, results, code, false, stdout, stderr)
+	return f.finish(format, results, nil, code, false, stdout, stderr)
 }
 
 // liveFindings are the findings to fix: from a kmend JSON report when one

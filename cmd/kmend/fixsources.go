@@ -1,0 +1,242 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/helm"
+	"github.com/kmend/kmend/internal/kustomize"
+	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/overlay"
+	"github.com/kmend/kmend/internal/patch"
+	"github.com/kmend/kmend/internal/yamledit"
+)
+
+// sources are the kustomizations and Helm charts found under fix's
+// directory arguments: they are fixed where their values come from
+// (package overlay, package helm), and their files are left out of the
+// plain, file-by-file pass.
+type sources struct {
+	overlays []*overlay.Result
+	charts   []*helm.Result
+	// covered holds the absolute paths of the files they read; chartDirs
+	// the charts' directories.
+	covered   map[string]bool
+	chartDirs []string
+	errs      []error
+}
+
+// changedFile is a file a source fix changes.
+type changedFile struct {
+	path          string
+	before, after []byte
+}
+
+// planSources plans the fixes of every kustomization and chart below the
+// directory arguments. A path's repository is the closest directory above
+// it with .git (kustomizations may read bases outside the argument), else
+// the argument itself.
+func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
+	s := &sources{covered: map[string]bool{}}
+	// Helm's chartutil reports coalescing through the standard logger.
+	log.SetOutput(io.Discard)
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		dir, err := filepath.Abs(arg)
+		if err != nil {
+			continue
+		}
+		repo := repoRoot(dir)
+		rel, _ := filepath.Rel(repo, dir)
+		if roots, err := kustomize.Roots(dir); err == nil && len(roots) > 0 {
+			res, err := overlay.Plan(repo, in.controls, overlay.Options{
+				Fixability: fx, MinSeverity: in.minSeverity, Check: in.check, Paths: []string{filepath.ToSlash(rel)},
+			})
+			if err != nil {
+				s.errs = append(s.errs, fmt.Errorf("kustomizations in %s: %w", arg, err))
+			} else {
+				s.overlays = append(s.overlays, res)
+				for _, p := range res.Inputs {
+					s.covered[filepath.Join(repo, filepath.FromSlash(p))] = true
+				}
+				for _, r := range res.Roots {
+					s.covered[filepath.Join(repo, filepath.FromSlash(r.File))] = true
+				}
+				s.errs = append(s.errs, res.Errors...)
+			}
+		}
+		charts, err := helm.Charts(dir)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("charts in %s: %w", arg, err))
+			continue
+		}
+		for _, c := range charts {
+			chart := filepath.Join(dir, filepath.FromSlash(c))
+			s.chartDirs = append(s.chartDirs, chart)
+			res, err := helm.Plan(chart, nil, in.controls, helm.Options{
+				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
+			})
+			if err != nil {
+				s.errs = append(s.errs, fmt.Errorf("chart %s: %w", chart, err))
+				continue
+			}
+			s.charts = append(s.charts, res)
+		}
+	}
+	return s
+}
+
+// display is a path as the user would write it: relative to the working
+// directory when it is below it.
+func display(p string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return p
+}
+
+// repoRoot is the closest directory at or above dir that holds .git, else
+// dir.
+func repoRoot(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return dir
+		}
+		d = up
+	}
+}
+
+// handles reports whether a file is fixed through a kustomization or a
+// chart rather than on its own.
+func (s *sources) handles(file string) bool {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return false
+	}
+	if s.covered[abs] {
+		return true
+	}
+	for _, d := range s.chartDirs {
+		if strings.HasPrefix(abs, d+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// without returns the set minus the files the sources handle.
+func (s *sources) without(set *manifest.Set) *manifest.Set {
+	if len(s.covered) == 0 && len(s.chartDirs) == 0 {
+		return set
+	}
+	out := &manifest.Set{Skipped: set.Skipped}
+	for _, f := range set.Files {
+		if !s.handles(f.Path) {
+			out.Files = append(out.Files, f)
+		}
+	}
+	for _, o := range set.Objects {
+		if !s.handles(o.Pos.File) {
+			out.Objects = append(out.Objects, o)
+		}
+	}
+	for _, e := range set.Errors {
+		file, _, _ := strings.Cut(e.Error(), ": ")
+		var pe *yamledit.ParseError
+		if errors.As(e, &pe) {
+			file = pe.Path
+		}
+		if !s.handles(file) {
+			out.Errors = append(out.Errors, e)
+		}
+	}
+	return out
+}
+
+// report prints what the source fixes do (one line per fix) and returns
+// the number of findings fixed, the patches and the changed files.
+func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, files []changedFile, dropped bool) {
+	for _, r := range s.overlays {
+		for _, f := range r.Fixes {
+			for _, fd := range f.Findings {
+				fmt.Fprintf(w, "fixed  %-7s %s:%d  %s", fd.ControlID, display(filepath.Join(r.Repo, f.File)), f.Line, fd.Object)
+				if fd.Container != "" {
+					fmt.Fprintf(w, " container %s", fd.Container)
+				}
+				fmt.Fprintf(w, "  (%s; %s in %s)\n", fd.Reason, f.Placement, fd.Root)
+				fixes++
+			}
+			if f.Patch != nil {
+				patches = append(patches, f.Patch)
+			}
+		}
+		for _, d := range r.Dropped {
+			dropped = true
+			for _, fd := range d.Findings {
+				fmt.Fprintf(stderr, "kmend: not fixed: %s %s in %s: %s\n", fd.ControlID, fd.Object, fd.Root, d.Reason)
+			}
+		}
+		for _, c := range r.Files {
+			files = append(files, changedFile{path: display(filepath.Join(r.Repo, c.Path)), before: c.Before, after: c.After})
+		}
+	}
+	for _, r := range s.charts {
+		for _, f := range r.Fixes {
+			for _, fd := range f.Findings {
+				fmt.Fprintf(w, "fixed  %-7s %s:%d  %s", fd.ControlID, display(filepath.Join(r.Repo, f.File())), f.Line, fd.Object)
+				if fd.Container != "" {
+					fmt.Fprintf(w, " container %s", fd.Container)
+				}
+				fmt.Fprintf(w, "  (%s; values key %s: %s)\n", fd.Reason, f.KeyString(), f.Value)
+				fixes++
+			}
+			if f.Patch != nil {
+				patches = append(patches, f.Patch)
+			}
+		}
+		for _, m := range r.Manual {
+			fmt.Fprintf(w, "manual %-7s %s  %s  (chart %s: %s)\n", m.Finding.ControlID, m.Finding.Position.File, m.Finding.Object, r.Chart, m.Reason)
+		}
+		for _, c := range r.Files {
+			files = append(files, changedFile{path: display(filepath.Join(r.Repo, c.Path)), before: c.Before, after: c.After})
+		}
+	}
+	slices.SortFunc(files, func(a, b changedFile) int { return strings.Compare(a.path, b.path) })
+	return fixes, patches, files, dropped
+}
+
+// write writes the source fixes' files; it returns how many changed.
+func (s *sources) write() (int, error) {
+	n := 0
+	for _, r := range s.overlays {
+		written, err := r.Write()
+		n += len(written)
+		if err != nil {
+			return n, err
+		}
+	}
+	for _, r := range s.charts {
+		written, err := r.Write()
+		n += len(written)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
