@@ -105,6 +105,7 @@ comments, order, indentation and --- separators are kept byte for byte.`,
 		newImport(g),
 		newLocate(g),
 		newCatalog(g),
+		newApp(g),
 		newServe(g),
 		newVersion(),
 	)

@@ -137,7 +137,13 @@
 //
 // A test checks that this list (the fake's route table) and the description
 // hold the same operations. Besides the API, /raw/<owner>/<repo>/<ref>/<path>
-// serves the download_url of files, as raw.githubusercontent.com does.
+// serves the download_url of files, as raw.githubusercontent.com does, and
+// POST /settings/apps/new and /organizations/{org}/settings/apps/new are the
+// web pages of the App manifest flow (web.go): they take a manifest, as a
+// browser posts it, and redirect with a code for the conversion endpoint.
+// These are GitHub's web pages, not its REST API: they are not in the
+// OpenAPI description, so the fake checks them itself (see serveWeb) and
+// does not count them as API calls.
 //
 // # Limits
 //

@@ -273,6 +273,7 @@ func (f *Fake) convertManifest(c *call) {
 		pem:           keyPEM(key),
 		created:       f.now(),
 	}
+	f.st.applyManifest(code, app)
 	f.st.app = app
 	out := c.integration()
 	out["client_id"] = app.clientID

@@ -474,13 +474,13 @@ func (c *call) integration() obj {
 		"client_id":    app.clientID,
 		"owner":        c.user(app.owner),
 		"name":         app.name,
-		"description":  "Fixes Kubernetes security findings with pull requests.",
-		"external_url": c.web + "/" + app.slug,
+		"description":  app.appDescription(),
+		"external_url": app.appExternalURL(c.web),
 		"html_url":     c.web + "/apps/" + app.slug,
 		"created_at":   ts(app.created),
 		"updated_at":   ts(app.created),
-		"permissions":  defaultPermissions(),
-		"events":       []string{"check_run", "issue_comment", "pull_request", "push"},
+		"permissions":  app.appPermissions(),
+		"events":       app.appEvents(),
 	}
 }
 

@@ -282,6 +282,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveRaw(w, r, strings.TrimPrefix(escaped, "/raw/"))
 		return
 	}
+	if prefix == "" && f.serveWeb(w, r, escaped) { // web pages, not the API (web.go)
+		return
+	}
 	host := "http://" + r.Host
 	c := &call{f: f, r: r, body: body, api: host + prefix, web: host, header: http.Header{}}
 

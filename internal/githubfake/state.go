@@ -20,6 +20,8 @@ type state struct {
 	installations map[int64]*installation
 	tokens        map[string]*token
 	manifestCodes map[string]bool
+	manifests     map[string]*manifestApp // code → the manifest posted on the web pages (web.go)
+	manifestPosts []ManifestPost
 	repos         map[string]*repoState // "owner/name" in lower case
 }
 
@@ -34,6 +36,10 @@ type appState struct {
 	key           *rsa.PrivateKey
 	pem           []byte
 	created       time.Time
+	// From a manifest (web.go); zero values mean kmend's settings.
+	description, externalURL string
+	permissions              map[string]string
+	events                   []string
 }
 
 type installation struct {
@@ -154,6 +160,7 @@ func newState(now time.Time, appID int64, slug string, key *rsa.PrivateKey) *sta
 		installations: map[int64]*installation{},
 		tokens:        map[string]*token{},
 		manifestCodes: map[string]bool{},
+		manifests:     map[string]*manifestApp{},
 		repos:         map[string]*repoState{},
 	}
 	st.app = &appState{
