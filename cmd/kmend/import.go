@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kmend/kmend/internal/catalog"
+	"github.com/kmend/kmend/internal/cluster"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/importer"
 	"github.com/kmend/kmend/internal/manifest"
@@ -19,12 +23,13 @@ import (
 type importFlags struct {
 	format string
 	failOn string
+	live   clusterFlags
 }
 
 func newImport(g *globals) *cobra.Command {
 	f := &importFlags{}
 	cmd := &cobra.Command{
-		Use:   "import FILE... | -",
+		Use:   "import FILE... | - | --cluster",
 		Short: "Read other scanners' reports and show their findings as kmend controls",
 		Long: `import reads the reports of other scanners and lists their failing results as
 kmend findings, mapped onto the catalog's controls through each control's
@@ -48,11 +53,20 @@ list; a Kubescape result by control ID (C-0057); a Trivy check by check ID
 finding for each. A result that maps onto no control is still listed, as
 EXT-<tool>-<id> with its own title and text, to be fixed by hand.
 
-trivy-operator reports a Deployment on its current ReplicaSet; import names
-the ReplicaSet, as the report does, and does not guess the Deployment.
+trivy-operator reports a Deployment on its current ReplicaSet; from files,
+import names the ReplicaSet, as the report does, and does not guess the
+Deployment.
 
-Reading reports straight from a cluster (--cluster) comes in a later
-release; until then export them with kubectl get … -o yaml.
+--cluster reads the reports from the cluster instead (kubeconfig, or the
+pod's service account inside a cluster; -n for one namespace's reports):
+PolicyReports and ClusterPolicyReports (wgpolicyk8s.io/v1alpha2), Reports and
+ClusterReports (openreports.io/v1alpha1) and ConfigAuditReports and
+ClusterConfigAuditReports (aquasecurity.github.io/v1alpha1); a kind whose CRD
+is not installed is skipped. The object of each finding is then looked up
+in the cluster and its controller owner references are walked, so a
+finding reported on a ReplicaSet, a Job or a Pod lands on the Deployment,
+CronJob or other workload a person wrote (paths into the pod spec follow,
+and the message says where it was reported).
 
 Exit codes, as for scan: 0 no finding at or above --fail-on, 1 findings, 2 a
 report (or an entry of one) could not be read; the other entries and files
@@ -73,7 +87,10 @@ are still imported. See docs/import.md.`,
   kmend import -o sarif reports.yaml > imported.sarif
 
   # fail a pipeline only on high and critical findings
-  kmend import --fail-on high reports.yaml`,
+  kmend import --fail-on high reports.yaml
+
+  # every report in the cluster, findings moved onto the Deployments
+  kmend import --cluster --context prod -o json`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runImport(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout())
@@ -82,6 +99,10 @@ are still imported. See docs/import.md.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.format, "output", "o", "table", "output `FORMAT`: table, json or sarif")
 	fl.StringVar(&f.failOn, "fail-on", "info", "exit 1 when a finding is at or above `SEVERITY` (info, low, medium, high, critical)")
+	fl.BoolVar(&f.live.live, "cluster", false, "read the reports from the cluster (kubeconfig, or in-cluster config) instead of files")
+	fl.StringVar(&f.live.kubeconfig, "kubeconfig", "", "with --cluster: the kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&f.live.context, "context", "", "with --cluster: the kubeconfig `CONTEXT` to use")
+	fl.StringVarP(&f.live.namespace, "namespace", "n", "", "with --cluster: read only this `NAMESPACE`'s reports (default: all, cluster-scoped ones too)")
 	return cmd
 }
 
@@ -95,8 +116,11 @@ func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdou
 	default:
 		return withCode(exitError, fmt.Errorf("-o %q: want table, json or sarif", f.format))
 	}
-	if len(args) == 0 {
-		return withCode(exitError, errors.New("no input: give report files, or - for standard input"))
+	if f.live.live && len(args) > 0 {
+		return withCode(exitError, fmt.Errorf("--cluster reads the cluster: give no FILE (%s)", strings.Join(args, " ")))
+	}
+	if len(args) == 0 && !f.live.live {
+		return withCode(exitError, errors.New("no input: give report files, - for standard input, or --cluster"))
 	}
 	cat, err := g.catalog()
 	if err != nil {
@@ -106,6 +130,16 @@ func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdou
 	var results []*importer.Result
 	var inputErrs []output.InputError
 	files := 0
+	inputs := args
+	if f.live.live {
+		res, where, err := importCluster(context.Background(), &f.live, cat)
+		if err != nil {
+			return withCode(exitError, err)
+		}
+		results = append(results, res)
+		inputs = []string{where}
+		files = 1
+	}
 	stdinRead := false
 	for _, name := range args {
 		display := name
@@ -142,7 +176,7 @@ func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdou
 	rep := &output.Report{
 		Schema:   output.SchemaVersion,
 		Tool:     output.Tool{Name: "kmend", Version: version.Version},
-		Inputs:   args,
+		Inputs:   inputs,
 		Rules:    rules(res.Controls(cat)),
 		Errors:   inputErrs,
 		Findings: append(append([]finding.Finding{}, res.Findings...), res.Unmapped...),
@@ -151,6 +185,48 @@ func runImport(g *globals, f *importFlags, args []string, stdin io.Reader, stdou
 	rep.Summary = output.Summarize(rep, files, len(res.Objects()), res.Score(cat))
 
 	return g.emit(stdout, rep, f.format, false, failOn)
+}
+
+// importCluster reads every report in the cluster and moves findings onto
+// the objects people wrote. It returns the result and names the input.
+func importCluster(ctx context.Context, live *clusterFlags, cat *catalog.Catalog) (*importer.Result, string, error) {
+	cfg, err := cluster.Config(cluster.ConfigOptions{Kubeconfig: live.kubeconfig, Context: live.context})
+	if err != nil {
+		return nil, "", err
+	}
+	name := live.context
+	if name == "" {
+		name = cfg.Host
+	}
+	objs, err := cluster.ReportObjects(ctx, cfg, cluster.ReportOptions{Namespace: live.namespace})
+	if err != nil {
+		return nil, "", err
+	}
+	raw := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		raw[i] = o.Object
+	}
+	res := importer.ParseObjects(raw, cat)
+	owners, err := cluster.NewOwners(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	var walkErr error
+	res = res.Lift(func(ref finding.ObjectRef) (finding.ObjectRef, bool) {
+		ref.Cluster = name
+		top, ok, err := owners.Top(ctx, ref)
+		if err != nil {
+			walkErr = cmp.Or(walkErr, err)
+		}
+		if !ok {
+			return ref, true
+		}
+		return top, true
+	})
+	if walkErr != nil {
+		return nil, "", fmt.Errorf("walking owner chains: %w", walkErr)
+	}
+	return res, "cluster " + name, nil
 }
 
 // readReport reads a report file, or standard input for "-", refusing more

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kmend/kmend/internal/kubetest"
 	"github.com/kmend/kmend/internal/output"
 )
 
@@ -246,13 +250,149 @@ func TestImportHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"kmend import FILE... | -", "PolicyReport", "openreports.io", "ConfigAuditReport", "kubescape scan --format json",
-		"EXT-<tool>-<id>", "--cluster", "later", "Exit codes", "kubectl get policyreports,clusterpolicyreports -A -o yaml", "--fail-on"} {
+	for _, want := range []string{"kmend import FILE... | - | --cluster", "PolicyReport", "openreports.io", "ConfigAuditReport", "kubescape scan --format json",
+		"EXT-<tool>-<id>", "--cluster", "--kubeconfig", "--namespace", "lands on the Deployment", "Exit codes", "kubectl get policyreports,clusterpolicyreports -A -o yaml", "--fail-on"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q", want)
 		}
 	}
 	if code, out, _ := kmend(t, "", "--help"); code != exitOK || !strings.Contains(out, "import") {
 		t.Errorf("kmend --help does not list import:\n%s", out)
+	}
+}
+
+// TestImportCluster runs `kmend import --cluster` against a real API
+// server with the reports' real CRDs: trivy-operator's ConfigAuditReport on
+// a Deployment's ReplicaSet and Kyverno's PolicyReport on one of its Pods
+// land on the Deployment (the owner chain the controller-manager would
+// have made), a bare Pod's report stays on the Pod, and -n leaves other
+// namespaces and cluster-scoped reports out.
+func TestImportCluster(t *testing.T) {
+	srv := kubetest.Start(t)
+	ctx := context.Background()
+	crds := []string{"wgpolicyk8s.io_policyreports.yaml", "wgpolicyk8s.io_clusterpolicyreports.yaml",
+		"openreports.io_install.yaml", "aquasecurity.github.io_configauditreports.yaml"}
+	for i := range crds {
+		crds[i] = filepath.Join("..", "..", "fixtures", "crds", crds[i])
+	}
+	if err := srv.ApplyCRDs(ctx, crds...); err != nil {
+		t.Fatal(err)
+	}
+	kc, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(src string) *unstructured.Unstructured {
+		t.Helper()
+		objs, err := kc.CreateYAML(ctx, []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs[0]
+	}
+	controller := func(o *unstructured.Unstructured) string {
+		return fmt.Sprintf("ownerReferences: [{apiVersion: %s, kind: %s, name: %s, uid: %s, controller: true, blockOwnerDeletion: true}]",
+			o.GetAPIVersion(), o.GetKind(), o.GetName(), o.GetUID())
+	}
+	create("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n")
+	podSpec := "spec:\n  containers: [{name: web, image: nginx:1.27, securityContext: {allowPrivilegeEscalation: true}}]\n"
+	template := "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1.27}]\n"
+	dep := create("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n" + template)
+	rs := create("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d9c7b6f8\n  namespace: shop\n  " + controller(dep) + "\nspec:\n" + template)
+	pod := create("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-5d9c7b6f8-abcde\n  namespace: shop\n  " + controller(rs) + "\n" + podSpec)
+	debug := create("apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\n" + podSpec)
+	create(fmt.Sprintf(`apiVersion: aquasecurity.github.io/v1alpha1
+kind: ConfigAuditReport
+metadata:
+  name: replicaset-web-5d9c7b6f8
+  namespace: shop
+  labels: {trivy-operator.resource.kind: ReplicaSet, trivy-operator.resource.name: web-5d9c7b6f8, trivy-operator.resource.namespace: shop}
+  %s
+report:
+  scanner: {name: Trivy, vendor: Aqua Security, version: 0.24.1}
+  summary: {criticalCount: 0, highCount: 1, lowCount: 0, mediumCount: 1}
+  checks:
+    - {checkID: KSV017, title: Privileged container, severity: HIGH, success: false, scope: {type: Container, value: web}}
+    - {checkID: KSV001, title: Process can elevate its own privileges, severity: MEDIUM, success: false, scope: {type: Container, value: web}}
+`, controller(rs)))
+	for _, p := range []*unstructured.Unstructured{pod, debug} {
+		create(fmt.Sprintf(`apiVersion: wgpolicyk8s.io/v1alpha2
+kind: PolicyReport
+metadata:
+  name: %[1]s
+  namespace: shop
+  labels: {app.kubernetes.io/managed-by: kyverno}
+  ownerReferences: [{apiVersion: v1, kind: Pod, name: %[2]s, uid: %[1]s}]
+scope: {apiVersion: v1, kind: Pod, name: %[2]s, namespace: shop, uid: %[1]s}
+results:
+  - {policy: disallow-host-namespaces, rule: host-namespaces, result: fail, severity: medium, source: kyverno, message: Sharing the host namespaces is disallowed.}
+`, p.GetUID(), p.GetName()))
+	}
+	create(`apiVersion: openreports.io/v1alpha1
+kind: Report
+metadata: {name: elsewhere, namespace: other}
+source: kyverno
+scope: {apiVersion: v1, kind: Pod, name: elsewhere, namespace: other}
+results:
+  - {policy: disallow-privileged-containers, result: fail, severity: high}
+---
+apiVersion: wgpolicyk8s.io/v1alpha2
+kind: ClusterPolicyReport
+metadata: {name: namespaces}
+scope: {apiVersion: v1, kind: Namespace, name: shop}
+results:
+  - {policy: require-ns-labels, result: fail, severity: medium, source: kyverno}
+`)
+
+	kubeconfig := srv.Kubeconfig(t)
+	code, out, errs := kmend(t, "", "import", "--cluster", "--kubeconfig", kubeconfig, "--context", "kmend-test", "-n", "shop", "-o", "json")
+	if code != exitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	rep := decodeImported(t, out)
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.Control+" "+f.Object.Kind+"/"+f.Object.Namespace+"/"+f.Object.Name+" "+f.Origin+":"+f.ForeignID)
+	}
+	want := []string{
+		"KM-015 Deployment/shop/web kyverno:disallow-host-namespaces",
+		"KM-016 Deployment/shop/web kyverno:disallow-host-namespaces",
+		"KM-017 Deployment/shop/web kyverno:disallow-host-namespaces",
+		"KM-001 Deployment/shop/web trivy-operator:KSV017",
+		"KM-002 Deployment/shop/web trivy-operator:KSV001",
+		"KM-015 Pod/shop/debug kyverno:disallow-host-namespaces",
+		"KM-016 Pod/shop/debug kyverno:disallow-host-namespaces",
+		"KM-017 Pod/shop/debug kyverno:disallow-host-namespaces",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if !slices.Equal(rep.Inputs, []string{"cluster kmend-test"}) || rep.Summary.Objects != 2 || len(rep.Errors) != 0 {
+		t.Errorf("inputs %q, summary %+v, errors %v", rep.Inputs, rep.Summary, rep.Errors)
+	}
+	for _, f := range rep.Findings {
+		if f.Object.Kind == "Deployment" && !strings.Contains(f.Message, "its owner chain in the cluster leads to Deployment/shop/web") {
+			t.Errorf("%s: message %q does not say where it was reported", f.Control, f.Message)
+		}
+	}
+	if !strings.Contains(out, `"cluster": "kmend-test"`) || !strings.Contains(out, `"uid": "`+string(dep.GetUID())+`"`) {
+		t.Errorf("findings do not name the cluster and the Deployment's UID:\n%s", out)
+	}
+
+	// Without -n: the other namespace's Report and the ClusterPolicyReport too.
+	code, out, errs = kmend(t, "", "import", "--cluster", "--kubeconfig", kubeconfig, "-o", "json")
+	if code != exitFindings {
+		t.Fatalf("all namespaces: exit %d\n%s", code, errs)
+	}
+	rep = decodeImported(t, out)
+	if rep.Summary.Objects != 4 || !strings.Contains(out, "EXT-kyverno-require-ns-labels") || !strings.Contains(out, `"name": "elsewhere"`) {
+		t.Errorf("all namespaces: summary %+v\n%s", rep.Summary, out)
+	}
+
+	if code, _, errs := kmend(t, "", "import", "--cluster", "--kubeconfig", kubeconfig, "reports.yaml"); code != exitError || !strings.Contains(errs, "give no FILE") {
+		t.Fatalf("--cluster with a file: exit %d %s", code, errs)
+	}
+	if code, _, errs := kmend(t, "", "import", "--cluster", "--kubeconfig", filepath.Join(t.TempDir(), "missing")); code != exitError || !strings.Contains(errs, "cluster config") {
+		t.Fatalf("--cluster with a missing kubeconfig: exit %d %s", code, errs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,8 +40,19 @@ type ConfigOptions struct {
 	Context    string // --context
 }
 
-// Config builds a client configuration.
+// Config builds a client configuration: from the kubeconfig named by
+// o.Kubeconfig or $KUBECONFIG, else, inside a pod (KUBERNETES_SERVICE_HOST
+// set) and with no context asked for, from the pod's service account, else
+// from ~/.kube/config.
 func Config(o ConfigOptions) (*rest.Config, error) {
+	if o.Kubeconfig == "" && o.Context == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		cfg, err := inClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("cluster config: in-cluster: %w", err)
+		}
+		cfg.UserAgent = "kmend"
+		return cfg, nil
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if o.Kubeconfig != "" {
 		rules.ExplicitPath = o.Kubeconfig

@@ -46,7 +46,7 @@ const podSpec = `
 // real API server, and checks the snapshot keeps the objects people wrote,
 // trimmed, and that they are checked like files.
 func TestSnapshotWalksOwnerChains(t *testing.T) {
-	srv := kubetest.Start(t)
+	srv := kubetest.Shared(t)
 	c, err := dynamic.NewForConfig(srv.Config)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,7 +52,8 @@ func apply(t *testing.T, c dynamic.Interface, src []byte) {
 }
 
 // TestReaderRBAC applies deploy/rbac.yaml to a real API server and checks
-// that its ServiceAccount can take a snapshot and can write nothing.
+// that its ServiceAccount can take a snapshot, read the reports, run the
+// watcher, and write nothing.
 func TestReaderRBAC(t *testing.T) {
 	srv := kubetest.Start(t)
 	admin, err := dynamic.NewForConfig(srv.Config)
@@ -94,6 +96,18 @@ spec:
 	}
 	if len(objs) != 1 || objs[0].Ref.String() != "Deployment/shop/web" {
 		t.Fatalf("snapshot as reader = %+v", objs)
+	}
+	// The reader reads every report kind (their CRDs applied) and runs
+	// the watcher: its informers list and watch every workload kind.
+	if err := srv.ApplyCRDs(context.Background(), crdFiles(reportCRDs...)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.ReportObjects(context.Background(), reader, cluster.ReportOptions{}); err != nil {
+		t.Fatalf("the reader cannot read reports: %v", err)
+	}
+	w, rec := startWatcher(t, reader, cluster.WatchOptions{})
+	if got := rec.settle(t, 1, 300*time.Millisecond); len(got) != 1 || got[0] != "added Deployment/shop/web" || !w.HasSynced() {
+		t.Fatalf("the reader's watcher: %q", got)
 	}
 	rc, err := dynamic.NewForConfig(reader)
 	if err != nil {

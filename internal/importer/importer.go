@@ -168,6 +168,12 @@ func Detect(data []byte) (Format, error) {
 // error only when nothing in data is a report it can read.
 func Parse(name string, data []byte, cat *catalog.Catalog) (*Result, error) {
 	docs, derr := decodeDocs(data)
+	return parseDocs(name, docs, derr, cat)
+}
+
+// parseDocs reads decoded documents; derr is the error that stopped
+// decoding, if any.
+func parseDocs(name string, docs []doc, derr error, cat *catalog.Catalog) (*Result, error) {
 	b := newBuilder(cat)
 	reports := 0
 	for _, d := range docs {

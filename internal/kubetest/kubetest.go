@@ -47,45 +47,93 @@ func Assets() (string, bool) {
 // Server is a running kube-apiserver with its etcd.
 type Server struct {
 	Config *rest.Config
-	procs  []*exec.Cmd
+	// CertDir holds the server's self-signed certificate (apiserver.crt),
+	// which also serves as its CA.
+	CertDir string
+	procs   []*exec.Cmd
 }
 
 // Start starts etcd and kube-apiserver for t and stops them when t ends.
-// Without the binaries, t is skipped with how to build them.
+// Without the binaries, t is skipped with how to build them, unless the
+// run asks for them (KMEND_KUBE_ASSETS or CI is set, as in make test and
+// CI): then t fails.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	dir := need(t)
+	s, err := Launch(dir, t.TempDir())
+	if s != nil {
+		t.Cleanup(s.Stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// need returns the assets directory, or skips or fails t without it.
+func need(t testing.TB) string {
 	t.Helper()
 	dir, ok := Assets()
 	if !ok {
-		t.Skipf("kube-apiserver and etcd not found in %s: run `make kube` (make test builds them)", dir)
+		msg := fmt.Sprintf("kube-apiserver and etcd not found in %s: run `make kube` (make test builds them)", dir)
+		if Required() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
-	tmp := t.TempDir()
-	s := &Server{}
-	t.Cleanup(s.stop)
+	return dir
+}
 
-	etcdClient, etcdPeer := freePort(t), freePort(t)
-	s.start(t, filepath.Join(dir, "etcd"), filepath.Join(tmp, "etcd.log"),
+// Required reports whether the run needs the real API server: make test
+// sets KMEND_KUBE_ASSETS and CI sets CI, and a test that cannot start the
+// server must then fail, not skip.
+func Required() bool { return os.Getenv("KMEND_KUBE_ASSETS") != "" || os.Getenv("CI") != "" }
+
+// Launch starts etcd and kube-apiserver from the binaries in dir, keeping
+// their data, certificates and logs in tmp. The caller stops them with
+// Stop, also when Launch fails after starting a process.
+func Launch(dir, tmp string) (*Server, error) {
+	s := &Server{CertDir: filepath.Join(tmp, "certs")}
+	etcdClient, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	etcdPeer, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(filepath.Join(dir, "etcd"), filepath.Join(tmp, "etcd.log"),
 		"--data-dir", filepath.Join(tmp, "etcd"),
 		"--listen-client-urls", url(etcdClient), "--advertise-client-urls", url(etcdClient),
 		"--listen-peer-urls", url(etcdPeer), "--initial-advertise-peer-urls", url(etcdPeer),
-		"--initial-cluster", "default="+url(etcdPeer), "--unsafe-no-fsync", "--log-level", "error")
+		"--initial-cluster", "default="+url(etcdPeer), "--unsafe-no-fsync", "--log-level", "error"); err != nil {
+		return s, err
+	}
 
 	key := filepath.Join(tmp, "sa.key")
-	writeKey(t, key)
+	if err := writeKey(key); err != nil {
+		return s, err
+	}
 	tokens := filepath.Join(tmp, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(AdminToken+",admin,admin,system:masters\nkmend-test-reader-token,reader,reader\n"), 0o600); err != nil {
-		t.Fatal(err)
+		return s, err
 	}
-	port := freePort(t)
-	s.start(t, filepath.Join(dir, "kube-apiserver"), filepath.Join(tmp, "apiserver.log"),
+	port, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	if err := s.start(filepath.Join(dir, "kube-apiserver"), filepath.Join(tmp, "apiserver.log"),
 		"--etcd-servers", url(etcdClient),
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port),
-		"--cert-dir", filepath.Join(tmp, "certs"),
+		"--cert-dir", s.CertDir,
 		"--service-account-key-file", key, "--service-account-signing-key-file", key,
 		"--service-account-issuer", "https://kmend.test",
 		"--token-auth-file", tokens, "--authorization-mode", "RBAC",
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--disable-admission-plugins", "ServiceAccount",
-		"--endpoint-reconciler-type", "none")
+		"--endpoint-reconciler-type", "none"); err != nil {
+		return s, err
+	}
 
 	s.Config = &rest.Config{
 		Host:            "https://127.0.0.1:" + strconv.Itoa(port),
@@ -93,26 +141,28 @@ func Start(t testing.TB) *Server {
 		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
 	}
 	if err := waitReady(s.Config.Host, 60*time.Second); err != nil {
-		t.Fatalf("kube-apiserver did not become ready: %v (logs in %s)", err, tmp)
+		return s, fmt.Errorf("kube-apiserver did not become ready: %w (logs in %s)", err, tmp)
 	}
-	return s
+	return s, nil
 }
 
-func (s *Server) start(t testing.TB, bin, logFile string, args ...string) {
-	t.Helper()
+func (s *Server) start(bin, logFile string, args ...string) error {
 	log, err := os.Create(logFile)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		log.Close()
+		return fmt.Errorf("start %s: %w", bin, err)
 	}
 	s.procs = append(s.procs, cmd)
+	return nil
 }
 
-func (s *Server) stop() {
+// Stop stops kube-apiserver and etcd.
+func (s *Server) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]
 		_ = p.Process.Signal(os.Interrupt)
@@ -125,30 +175,27 @@ func (s *Server) stop() {
 			<-done
 		}
 	}
+	s.procs = nil
 }
 
 func url(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func writeKey(t testing.TB, path string) {
-	t.Helper()
+func writeKey(path string) error {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(path, b, 0o600)
 }
 
 // waitReady polls /readyz until it answers ok.

@@ -248,7 +248,7 @@ func (m *Mapper) resolveApp(a *argoApp, o *object, conf Confidence, trail string
 				l.Detail += " " + src.rev
 			}
 			l.Detail += " from " + src.repo + " (no file: rendered by Helm)"
-			helm = append(helm, m.helmSource(a, src, l, "", depth))
+			helm = append(helm, m.helmSource(a, src, o, l, "", depth))
 			continue
 		}
 		rel, err := joinRel("", src.path)
@@ -289,7 +289,7 @@ func (m *Mapper) resolveApp(a *argoApp, o *object, conf Confidence, trail string
 			l := base
 			l.Kind = KindHelm
 			l.Detail = fmt.Sprintf("%s → path %s: Helm chart (no file: rendered by Helm)", trail, orRoot(rel))
-			helm = append(helm, m.helmSource(a, src, l, dir, depth))
+			helm = append(helm, m.helmSource(a, src, o, l, dir, depth))
 			continue
 		}
 		var s *scope
@@ -365,10 +365,11 @@ func pickTier(what string, hits []candidate) outcome {
 	return ambiguous(what, locs)
 }
 
-// helmSource completes the location of a Helm source: its values files
-// and, when the Application carries inline values, the Application's own
-// file.
-func (m *Mapper) helmSource(a *argoApp, src *argoSource, l Location, dir string, depth int) Location {
+// helmSource completes the location of a Helm source: its values files,
+// the chart's template for o when the chart is checked out (dir is its
+// directory there) and, when the Application carries inline values, the
+// Application's own file.
+func (m *Mapper) helmSource(a *argoApp, src *argoSource, o *object, l Location, dir string, depth int) Location {
 	if src.inlineValues {
 		r := m.locate(a.node, depth+1)
 		if r.Location != nil && r.Location.File != "" {
@@ -387,6 +388,18 @@ func (m *Mapper) helmSource(a *argoApp, src *argoSource, l Location, dir string,
 	}
 	var notes []string
 	l.ValuesFiles, notes = m.valuesFiles(a, src, dir, l.Repo)
+	if c := m.checkout(src.repo); src.chart == "" && c != nil {
+		cf := c.chartFilesFor(dir, o.ref.Kind)
+		if cf.values != "" {
+			l.ValuesFiles = append([]string{qualify(src.repo, src.rev, l.Repo, l.Ref, cf.values)}, l.ValuesFiles...)
+		}
+		if cf.template != "" {
+			l.Template = qualify(src.repo, src.rev, l.Repo, l.Ref, cf.template)
+			l.Detail += "; template " + cf.template
+		} else {
+			notes = append(notes, cf.note)
+		}
+	}
 	if len(notes) > 0 {
 		l.Detail += "; " + strings.Join(notes, "; ")
 	}

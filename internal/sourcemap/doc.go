@@ -139,10 +139,16 @@ type Location struct {
 	Confidence Confidence `json:"confidence"`
 	// Detail says how it was found, in one line a person can read.
 	Detail string `json:"detail"`
-	// ValuesFiles are, for Helm sources, the values files: paths relative
-	// to Repo's root, or "<repo>//<path>[?ref=<rev>]" for a file in
-	// another repository (Argo CD $ref sources).
+	// ValuesFiles are, for Helm sources, the values files in the order
+	// Helm merges them (a chart in a checkout: its own values.yaml first):
+	// paths relative to Repo's root, or "<repo>//<path>[?ref=<rev>]" for a
+	// file in another repository (Argo CD $ref sources, a Flux chart in
+	// another GitRepository).
 	ValuesFiles []string `json:"valuesFiles,omitempty"`
+	// Template is, for a Helm chart in a checkout, the chart's template
+	// that renders the object (found by its kind), named like ValuesFiles;
+	// "" when the chart is not checked out or no single template does.
+	Template string `json:"template,omitempty"`
 }
 
 // Result is the answer of Locate for one object.

@@ -28,14 +28,15 @@ type gitRepository struct {
 
 // helmRelease is what the Mapper keeps of a Flux HelmRelease.
 type helmRelease struct {
-	id         nsName
-	node       *yaml.RNode
-	chart      string
-	version    string
-	src        sourceRef
-	chartRef   bool // spec.chartRef (OCIRepository or HelmChart)
-	inline     bool // spec.values is set
-	valuesFrom int
+	id          nsName
+	node        *yaml.RNode
+	chart       string
+	version     string
+	src         sourceRef
+	chartRef    bool // spec.chartRef (OCIRepository or HelmChart)
+	inline      bool // spec.values is set
+	valuesFrom  int
+	valuesFiles []string // spec.chart.spec.valuesFiles
 }
 
 func readSourceRef(n *yaml.Node, defaultNS string) sourceRef {
@@ -98,6 +99,7 @@ func readHelmRelease(n *yaml.RNode) (*helmRelease, error) {
 		h.chart = str(get(cs, "chart"))
 		h.version = str(get(cs, "version"))
 		h.src = readSourceRef(get(cs, "sourceRef"), o.ref.Namespace)
+		h.valuesFiles = scalars(get(cs, "valuesFiles"))
 	}
 	h.inline = nonEmpty(get(spec, "values"))
 	h.valuesFrom = len(items(get(spec, "valuesFrom")))
@@ -127,7 +129,7 @@ func (m *Mapper) byFlux(o *object, depth int) (outcome, bool) {
 		if h == nil {
 			return fail(fmt.Errorf("%w: flux labels name HelmRelease %s, which is not known", ErrNotFound, id)), true
 		}
-		return m.resolveHelmRelease(h, depth), true
+		return m.resolveHelmRelease(h, o, depth), true
 	}
 	if id, ok := fluxID(o, labelKustomizeName, labelKustomizeNS); ok {
 		k := m.ks[id]
@@ -209,9 +211,11 @@ func (m *Mapper) resolveFluxKustomization(k *fluxKustomization, o *object) outco
 
 // resolveHelmRelease locates the file defining the HelmRelease: the fix
 // goes into its values.
-func (m *Mapper) resolveHelmRelease(h *helmRelease, depth int) outcome {
+func (m *Mapper) resolveHelmRelease(h *helmRelease, o *object, depth int) outcome {
 	trail := "flux labels → HelmRelease " + h.id.String()
 	var chart, chartPath string
+	var cf chartFiles
+	var chartRepo, chartRev string
 	switch {
 	case h.chartRef:
 		chart = "chartRef " + h.src.String() + " (external chart, no file)"
@@ -228,6 +232,21 @@ func (m *Mapper) resolveHelmRelease(h *helmRelease, depth int) outcome {
 				chart += ", " + g.refKind + " " + g.ref
 			}
 			chart += ")"
+			if c := m.checkout(g.repo); c != nil {
+				dir, err := c.locateDir(p)
+				if isEscape(err) {
+					return fail(fmt.Errorf("HelmRelease %s spec.chart.spec.chart: %w", h.id, err))
+				}
+				if err == nil {
+					cf = c.chartFilesFor(dir, o.ref.Kind)
+					chartRepo, chartRev = g.repo, g.ref
+					if len(h.valuesFiles) > 0 {
+						// spec.chart.spec.valuesFiles replace the chart's
+						// values.yaml; they are relative to the source.
+						cf.values = ""
+					}
+				}
+			}
 		}
 	default:
 		chart = "chart " + h.chart
@@ -246,8 +265,24 @@ func (m *Mapper) resolveHelmRelease(h *helmRelease, depth int) outcome {
 	r := m.locate(h.node, depth+1)
 	conv := func(l Location) Location {
 		inner := l
-		l.Kind, l.Via, l.Path, l.ValuesFiles = KindFluxHelmRelease, ViaFlux, chartPath, nil
+		l.Kind, l.Via, l.Path, l.ValuesFiles, l.Template = KindFluxHelmRelease, ViaFlux, chartPath, nil, ""
 		l.Detail = fmt.Sprintf("%s → %s → %s in %s (HelmRelease found via %s: %s)", trail, chart, values, inner.File, inner.Via, inner.Detail)
+		if chartRepo != "" {
+			if cf.values != "" {
+				l.ValuesFiles = append(l.ValuesFiles, qualify(chartRepo, chartRev, l.Repo, l.Ref, cf.values))
+			}
+			for _, vf := range h.valuesFiles {
+				if p, err := joinRel("", vf); err == nil {
+					l.ValuesFiles = append(l.ValuesFiles, qualify(chartRepo, chartRev, l.Repo, l.Ref, p))
+				}
+			}
+			if cf.template != "" {
+				l.Template = qualify(chartRepo, chartRev, l.Repo, l.Ref, cf.template)
+				l.Detail += "; template " + cf.template
+			} else {
+				l.Detail += "; " + cf.note
+			}
+		}
 		return l
 	}
 	switch {

@@ -801,8 +801,9 @@ func TestLocateArgoCD(t *testing.T) {
 			name: "helm chart in the repository", mapper: "gitops",
 			obj: obj("apps/v1", "Deployment", "monitoring", "monitoring-agent", tracking("monitoring:apps/Deployment:monitoring/monitoring-agent")),
 			want: &Location{Repo: gitopsURL, Ref: "main", Path: "charts/monitoring", Kind: KindHelm, Via: ViaArgoCD, Confidence: ConfidenceMedium,
-				ValuesFiles: []string{"charts/monitoring/values-prod.yaml"}},
-			detail: []string{"Helm chart"},
+				ValuesFiles: []string{"charts/monitoring/values.yaml", "charts/monitoring/values-prod.yaml"},
+				Template:    "charts/monitoring/templates/deployment.yaml"},
+			detail: []string{"Helm chart", "template charts/monitoring/templates/deployment.yaml"},
 		},
 		{
 			name: "helm chart with inline values in the Application", mapper: "gitops",
@@ -877,8 +878,12 @@ func TestLocateFlux(t *testing.T) {
 			name: "helmrelease/chart in Git, commit wins", mapper: "gitops",
 			obj: obj("apps/v1", "StatefulSet", "cache", "cache",
 				labels("helm.toolkit.fluxcd.io/name", "cache", "helm.toolkit.fluxcd.io/namespace", "cache")),
+			// The chart is read at the GitRepository's pinned commit, not
+			// at the HelmRelease's branch: its files say so.
 			want: &Location{Repo: fleetURL, Ref: "main", Path: "charts/cache", File: "apps/prod/cache/release.yaml", Document: 0, Line: 1,
-				Kind: KindFluxHelmRelease, Via: ViaFlux, Confidence: ConfidenceMedium},
+				Kind: KindFluxHelmRelease, Via: ViaFlux, Confidence: ConfidenceMedium,
+				ValuesFiles: []string{fleetURL + "//charts/cache/values.yaml?ref=6f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6"},
+				Template:    fleetURL + "//charts/cache/templates/statefulset.yaml?ref=6f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6"},
 			detail: []string{"chart charts/cache from GitRepository flux-system/fleet-pinned (" + fleetURL + ", commit 6f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6)", "no inline values"},
 		},
 		{
