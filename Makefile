@@ -12,18 +12,22 @@ FUZZTIME ?= 30s
 KUBE_VERSION ?= v1.37.2
 KUBE_ASSETS  := $(CACHE)/kube/$(KUBE_VERSION)
 
-.PHONY: all build test demo bench fuzz lint kube catalog clean
+.PHONY: all build test demo bench fuzz lint kube browser catalog clean
 
 all: build
 
 build: ## build bin/kmend
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(KMEND) ./cmd/kmend
 
-test: lint kube ## vet, then every test (unit, golden, catalog fixtures, e2e against a real API server)
+test: lint kube browser ## vet, then every test (unit, golden, catalog fixtures, e2e against a real API server)
 	KMEND_KUBE_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 ./...
 
 catalog: ## compile patches/ into patches/catalog.json (after editing a control)
 	$(GO) run ./hack/catalogc patches/catalog.json
+
+browser: ## install headless Chromium for the browser test of kmend app register, where apt can (best effort)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(timeout 600 apt-get install -y -q chromium >/dev/null 2>&1 || echo "browser: chromium not installed; its test is skipped"); } || true
 
 kube: ## build kube-apiserver and etcd from Go modules for the e2e tests (once; cached in .cache/kube)
 	@KUBE_VERSION=$(KUBE_VERSION) bash hack/kube/build.sh $(CACHE) >/dev/null

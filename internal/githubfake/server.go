@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -68,7 +67,7 @@ type Options struct {
 // Fake is a local GitHub: REST API, App authentication, repositories stored
 // as bare git repositories. Its methods may be called from any goroutine.
 type Fake struct {
-	t      testing.TB
+	t      TB
 	opts   Options
 	spec   *spec
 	doc    *openapi3.T
@@ -89,11 +88,22 @@ type Fake struct {
 	calls map[string]int
 }
 
+// TB is what the fake needs of its user: *testing.T and *testing.B
+// satisfy it; a program (the demo) passes its own.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	TempDir() string
+}
+
 // New starts a Fake and stops it when the test ends. At that point every
 // request or response that failed validation against GitHub's OpenAPI
 // description, every call to an endpoint the description does not have, and
 // every internal error of the fake fails the test (unless Options.Lenient).
-func New(t testing.TB, opts Options) *Fake {
+func New(t TB, opts Options) *Fake {
 	t.Helper()
 	specPath := opts.SpecPath
 	if specPath == "" {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // HookID is the X-GitHub-Hook-ID Deliver sends (an App's webhook).
@@ -50,7 +49,7 @@ func (f *Fake) Deliver(ctx context.Context, url, event, deliveryID string, body 
 
 // Payload reads a real webhook payload from fixtures/github/webhooks, by
 // name without .json ("pull_request.opened", "issue_comment.created").
-func Payload(t testing.TB, name string) []byte {
+func Payload(t TB, name string) []byte {
 	t.Helper()
 	dir, err := findModuleFile(WebhookDir)
 	if err != nil {

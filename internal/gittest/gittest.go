@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -50,7 +49,7 @@ type Options struct {
 // Server is a running git server. Its methods may be called from several
 // goroutines.
 type Server struct {
-	t         testing.TB
+	t         TB
 	root      string
 	authorize func(token, owner, repo string, push bool) bool
 	backend   *cgi.Handler
@@ -60,8 +59,19 @@ type Server struct {
 	logs      *testLog
 }
 
+// TB is what the git server needs of its user: *testing.T and *testing.B
+// satisfy it; a program (the demo) passes its own.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	TempDir() string
+}
+
 // New starts a git server for t; it stops when t ends.
-func New(t testing.TB, opts Options) *Server {
+func New(t TB, opts Options) *Server {
 	t.Helper()
 	root := opts.Root
 	if root == "" {
@@ -495,7 +505,7 @@ func resolve(r *git.Repository, rev string) (plumbing.Hash, error) {
 // testLog sends git's stderr to the test log until the test ends.
 type testLog struct {
 	mu     sync.Mutex
-	t      testing.TB
+	t      TB
 	closed bool
 }
 
