@@ -340,6 +340,20 @@ else
 	LOST_VERDICT="**not measured** for every corpus (see the table); $LOST_TOTAL lost where measured."
 fi
 
+# More sections: each hack/bench/*.sh prints one Markdown section (## ...)
+# measured in this run (Go benchmarks of the source mapping, the GitHub App
+# loop...). A section that fails is recorded as such.
+EXTRA=""
+for part in hack/bench/*.sh; do
+	[ -e "$part" ] || continue
+	log "section $(basename "$part")"
+	if out=$(bash "$part" "$KMEND" "$CACHE" 2>"$WORK/part.err"); then
+		EXTRA+="$out"$'\n\n'
+	else
+		EXTRA+="## $(basename "$part" .sh)"$'\n\n'"Not measured: $(basename "$part") failed: $(tail -n 3 "$WORK/part.err" | tr '\n' ' ')"$'\n\n'
+	fi
+done
+
 {
 	cat <<EOF
 # Benchmarks
@@ -431,6 +445,7 @@ ${FORMAT_ROWS}
 - **Fix in at most half of \`polaris fix\`'s time**: $FIX_VERDICT
 - **No formatting lost (comment and blank lines kept)**: $LOST_VERDICT
 
+$EXTRA
 ## Running it
 
 \`\`\`sh
