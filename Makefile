@@ -38,7 +38,8 @@ lint: ## go vet and gofmt
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 demo: build ## run kmend's main job on the embedded fixtures, offline
-	@bash hack/demo.sh $(KMEND)
+	@$(GO) build -o $(BIN)/demoloop ./hack/demoloop
+	@bash hack/demo.sh $(KMEND) $(BIN)/demoloop
 
 bench: build ## measure kmend against peer tools; writes docs/benchmarks.md
 	@bash hack/bench.sh $(KMEND) $(CACHE)

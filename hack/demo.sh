@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: kmend's main job on the embedded fixtures, offline.
-# Usage: hack/demo.sh PATH/TO/kmend
+# Usage: hack/demo.sh PATH/TO/kmend [PATH/TO/demoloop]
 set -euo pipefail
-kmend=${1:?usage: demo.sh PATH/TO/kmend}
+kmend=${1:?usage: demo.sh PATH/TO/kmend [PATH/TO/demoloop]}
+demoloop=${2:-}
 cd "$(dirname "$0")/.."
 repo=fixtures/demo-repo
 work=$(mktemp -d)
@@ -41,3 +42,8 @@ step "Fix the whole repository (auto fixes), then score again" "kmend fix $repo 
 step "With the fixes that need a human's review too" "kmend fix $repo --fixability auto,review"
 "$kmend" fix "$work/repo" --fixability auto,review | sed "s#$work/repo#$repo#g" | tail -n 3
 "$kmend" score "$work/repo" --top 0 | sed -n 1p
+
+if [ -n "$demoloop" ]; then
+	step "The GitHub App loop, offline: a GitHub stand-in checked against GitHub's API description, a real git server, kmend's webhook receiver and bot" "kmend serve (in process): installation → onboarding pull request; push → fix pull request; the same push again → nothing new"
+	"$demoloop" -repo "$repo" -lines 40 -out .cache/demo
+fi

@@ -299,22 +299,27 @@ func (b *Bot) Onboard(ctx context.Context, inst int64, repo publish.Repo, log *s
 	}
 	set := manifest.Load([]string{w.clone.Dir()}, manifest.Options{})
 	rel := strings.TrimSuffix(w.clone.Dir(), "/") + "/"
+	relative := func(f finding.Finding) finding.Finding {
+		f.Position.File = strings.TrimPrefix(f.Position.File, rel)
+		return f
+	}
 	var results []check.Result
 	var fs []finding.Finding
 	for _, o := range set.Objects {
 		for _, r := range check.Run(b.opts.Controls, o, b.opts.Check) {
-			r.Finding.Position.File = strings.TrimPrefix(r.Finding.Position.File, rel)
 			results = append(results, r)
 			if r.Finding.Suppression == nil {
-				fs = append(fs, r.Finding)
+				fs = append(fs, relative(r.Finding))
 			}
 		}
 	}
+	// The score matches results to objects by file: it is computed on
+	// the clone's paths, shown with the repository's.
 	sc := score.Compute(set.Objects, b.opts.Controls, results)
 	overall := sc.Overall.Score
 	var top []finding.Finding
 	for _, r := range sc.Ranked {
-		top = append(top, *r.Finding)
+		top = append(top, relative(*r.Finding))
 	}
 	text, err := render.Onboarding(render.OnboardingInput{
 		Repo: repo.String(), Base: w.base, Head: branch,
@@ -331,6 +336,11 @@ func (b *Bot) Onboard(ctx context.Context, inst int64, repo publish.Repo, log *s
 		return err
 	}
 	pr, err := w.host.CreatePullRequest(ctx, repo, publish.NewPullRequest{Title: text.Title, Body: text.Body, Head: branch, Base: w.base})
+	if errors.Is(err, publish.ErrExists) {
+		// Opened by an earlier attempt whose answer was lost.
+		log.Info("onboarding pull request exists already")
+		return nil
+	}
 	if err != nil {
 		return err
 	}

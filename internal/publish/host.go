@@ -35,12 +35,18 @@ type NewPullRequest struct {
 // ErrNotFound is returned by a Host when what was asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned by CreatePullRequest when the head branch has an
+// open pull request already: one opened by an earlier attempt whose answer
+// was lost, or by another replica.
+var ErrExists = errors.New("a pull request exists already")
+
 // Host is the code host (GitHub) as publish uses it.
 type Host interface {
 	// PullRequests lists the pull requests of any state whose head branch
 	// is head (in the same repository), newest first.
 	PullRequests(ctx context.Context, repo Repo, head string) ([]PullRequest, error)
-	// CreatePullRequest opens a pull request.
+	// CreatePullRequest opens a pull request; ErrExists when the head
+	// branch has an open one.
 	CreatePullRequest(ctx context.Context, repo Repo, pr NewPullRequest) (PullRequest, error)
 	// EditPullRequest sets a pull request's title and body.
 	EditPullRequest(ctx context.Context, repo Repo, number int, title, body string) error

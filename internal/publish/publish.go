@@ -257,6 +257,14 @@ func publishGroup(ctx context.Context, opts Options, cfg *config.Repo, controls 
 		return out, nil
 	}
 	pr, err := opts.Host.CreatePullRequest(ctx, opts.Repo, NewPullRequest{Title: text.Title, Body: text.Body, Head: branch, Base: opts.Base})
+	if errors.Is(err, ErrExists) {
+		// Opened already, by an earlier attempt whose answer was lost or
+		// by another replica: take it over.
+		pr, err = takeOver(ctx, opts, branch, text.Title, text.Body)
+		if err == nil {
+			log.Info("pull request existed already: taken over", "pr", pr.Number)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open pull request: %w", err)
 	}
@@ -273,6 +281,27 @@ func publishGroup(ctx context.Context, opts Options, cfg *config.Repo, controls 
 	}
 	log.Info("pull request created", "pr", out.PR, "fixed", out.Fixed)
 	return out, nil
+}
+
+// takeOver finds the open pull request of branch that CreatePullRequest
+// said exists and gives it title and body.
+func takeOver(ctx context.Context, opts Options, branch, title, body string) (PullRequest, error) {
+	prs, err := opts.Host.PullRequests(ctx, opts.Repo, branch)
+	if err != nil {
+		return PullRequest{}, fmt.Errorf("list pull requests: %w", err)
+	}
+	for _, pr := range prs {
+		if pr.State != "open" || pr.Base != opts.Base {
+			continue
+		}
+		if pr.Title != title || pr.Body != body {
+			if err := opts.Host.EditPullRequest(ctx, opts.Repo, pr.Number, title, body); err != nil {
+				return PullRequest{}, fmt.Errorf("edit pull request #%d: %w", pr.Number, err)
+			}
+		}
+		return pr, nil
+	}
+	return PullRequest{}, fmt.Errorf("%w, but %s has no open pull request", ErrExists, branch)
 }
 
 // closeResolved closes an open pull request whose findings are all gone
@@ -326,8 +355,8 @@ func commitMessage(title string, cs render.ChangeSet) string {
 func BranchName(prefix, base, key string) string {
 	sum := sha256.Sum256([]byte(base + "\x00" + key))
 	name := slug(key)
-	if name == "" {
-		name = "fixes"
+	if key == "repository" || name == "" {
+		name = "harden"
 	}
 	return prefix + name + "-" + hex.EncodeToString(sum[:])[:8]
 }
