@@ -23,6 +23,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/go-github/v60/github"
 
@@ -147,13 +148,19 @@ func (b *Bot) push(ctx context.Context, ev webhook.Event) error {
 	if repo.Owner == "" {
 		repo.Owner = r.GetOwner().GetName()
 	}
-	_, err := b.Sync(ctx, ev.InstallationID, repo, ev.Logger)
+	_, err := b.sync(ctx, ev.InstallationID, repo, ev.Logger, touches(e, config.RepoFile))
 	return err
 }
 
 func (b *Bot) pullRequest(ctx context.Context, ev webhook.Event) error {
 	e, ok := ev.Payload.(*github.PullRequestEvent)
-	if !ok || e.GetAction() != "closed" || !e.GetPullRequest().GetMerged() {
+	if !ok {
+		return nil
+	}
+	if e.GetAction() != "closed" {
+		return b.pullRequestSettings(ctx, ev, e)
+	}
+	if !e.GetPullRequest().GetMerged() {
 		return nil
 	}
 	if _, err := render.ParseMetadata(e.GetPullRequest().GetBody()); err != nil {
@@ -168,6 +175,18 @@ func (b *Bot) pullRequest(ctx context.Context, ev webhook.Event) error {
 // touchesManifests reports whether a push changed a YAML file; a push
 // that lists no files (too many commits) counts as touching them.
 func touchesManifests(e *github.PushEvent) bool {
+	return anyFile(e, func(p string) bool {
+		ext := path.Ext(p)
+		return ext == ".yaml" || ext == ".yml"
+	})
+}
+
+// touches reports whether a push changed one file.
+func touches(e *github.PushEvent, file string) bool {
+	return anyFile(e, func(p string) bool { return p == file })
+}
+
+func anyFile(e *github.PushEvent, match func(string) bool) bool {
 	if len(e.Commits) == 0 && e.GetHeadCommit() == nil {
 		return true
 	}
@@ -178,7 +197,7 @@ func touchesManifests(e *github.PushEvent) bool {
 	for _, c := range commits {
 		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, p := range list {
-				if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
+				if match(p) {
 					return true
 				}
 			}
@@ -254,14 +273,29 @@ func (b *Bot) open(ctx context.Context, inst int64, repo publish.Repo) (*workspa
 // Sync scans a repository's default branch and opens, updates or closes
 // its fix pull requests.
 func (b *Bot) Sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger) ([]publish.Outcome, error) {
+	return b.sync(ctx, inst, repo, log, false)
+}
+
+// sync is Sync; reportSettings asks for a check run on the settings file
+// even when it is valid (the push changed it).
+func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger, reportSettings bool) ([]publish.Outcome, error) {
+	var calls atomic.Int64
+	ctx = ghapp.WithCallCounter(ctx, &calls)
+	defer func() { log.Info("GitHub API calls", "calls", calls.Load()) }()
 	w, err := b.open(ctx, inst, repo)
 	if err != nil {
 		return nil, err
 	}
 	defer w.clone.Close()
+	if w.cfgErr != nil || reportSettings {
+		if err := configCheck(ctx, w.host.Client, repo, w.clone.BaseSHA(), w.cfgErr); err != nil {
+			return nil, err
+		}
+	}
 	if w.cfgErr != nil {
 		// A broken settings file stops nothing else, but kmend does not
-		// guess: it says what is wrong and waits for a fix.
+		// guess: the check run says what is wrong, and kmend waits for a
+		// fix.
 		log.Warn("repository configuration is invalid; nothing published", "error", w.cfgErr)
 		return nil, nil
 	}
