@@ -116,7 +116,7 @@ func runFixLive(g *globals, f *fixFlags, format string, fx []finding.Fixability,
 			continue
 		}
 		fmt.Fprintf(stdout, "located      %s → %s (via %s, confidence %s)\n", ref, where(*res.Location), res.Location.Via, res.Location.Confidence)
-		t := liveTarget{file: filepath.Join(dir, filepath.FromSlash(res.Location.File)), doc: res.Location.Document}
+		t := liveTarget{file: display(filepath.Join(dir, filepath.FromSlash(res.Location.File))), doc: res.Location.Document}
 		if wants[t] == nil {
 			wants[t] = map[liveWant]bool{}
 			shown[t] = where(*res.Location)

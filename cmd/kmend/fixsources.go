@@ -72,7 +72,16 @@ func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
 				for _, r := range res.Roots {
 					s.covered[filepath.Join(repo, filepath.FromSlash(r.File))] = true
 				}
-				s.errs = append(s.errs, res.Errors...)
+				// Every kustomization of the repository is rendered (a
+				// fix must not change the others), but only those below
+				// the argument are the user's concern.
+				for _, e := range res.Errors {
+					var re *overlay.RootError
+					if errors.As(e, &re) && !within(filepath.ToSlash(rel), re.Root) {
+						continue
+					}
+					s.errs = append(s.errs, e)
+				}
 			}
 		}
 		charts, err := helm.Charts(dir)
@@ -105,6 +114,12 @@ func display(p string) string {
 		}
 	}
 	return p
+}
+
+// within reports whether the repository-relative path p is dir or below
+// it ("." is the whole repository).
+func within(dir, p string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 // repoRoot is the closest directory at or above dir that holds .git, else
