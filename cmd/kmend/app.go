@@ -617,7 +617,7 @@ func (fl *registerFlow) save(app *github.AppConfig) error {
 	lost := func(err error) error {
 		return fmt.Errorf("GitHub created the App %s, but kmend could not save its credentials (%w): delete the App in its settings (%s/advanced) and run the command again", app.GetHTMLURL(), err, settingsURL(fl.web, fl.opts.org, app.GetSlug()))
 	}
-	if err := writeSecretFile(fl.keyPath, []byte(app.GetPEM())); err != nil {
+	if err := config.WriteSecretFile(fl.keyPath, []byte(app.GetPEM())); err != nil {
 		return lost(err)
 	}
 	srv := &config.Server{
@@ -632,37 +632,6 @@ func (fl *registerFlow) save(app *github.AppConfig) error {
 	}
 	if _, err := config.LoadServer(fl.configPath, func(string) string { return "" }); err != nil {
 		return lost(fmt.Errorf("the written configuration does not load: %w", err))
-	}
-	return nil
-}
-
-// writeSecretFile replaces path with data, mode 0600, atomically: a
-// temporary file in the same folder, synced, then renamed.
-func writeSecretFile(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -56,20 +56,8 @@ func TestServe(t *testing.T) {
 	cfg := write(t, dir, "kmend.yaml", fmt.Sprintf("version: 1\nappID: %d\nprivateKeyPath: app.pem\nwebhookSecret: %q\ngithubURL: %s\n",
 		fake.App().ID, fake.App().WebhookSecret, fake.URL()))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	saved := serveContext
-	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
-	t.Cleanup(func() { serveContext = saved })
-
-	var logs syncBuffer
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run([]string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--work-dir", t.TempDir()}, strings.NewReader(""), io.Discard, &logs)
-	}()
-	addr := waitFor(t, &logs, regexp.MustCompile(`serve listening" addr=(\S+)`), exit)
-	base := "http://" + addr
-
-	waitReady(t, base+"/readyz")
+	srv := startServe(t, cfg)
+	base, logs, exit := srv.base, &srv.logs, srv.exit
 	body := pushPayload(t, inst)
 	resp, err := githubfake.Deliver(context.Background(), base+"/webhook", "push", "serve-1", body, fake.App().WebhookSecret)
 	if err != nil {
@@ -79,7 +67,7 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("push delivery: %d", resp.StatusCode)
 	}
-	waitFor(t, &logs, regexp.MustCompile(`pull request created`), exit)
+	waitFor(t, logs, regexp.MustCompile(`pull request created`), exit)
 	prs := fake.PRs("acme", "platform")
 	if len(prs) != 1 || !strings.Contains(prs[0].Body, "KM-002") {
 		t.Fatalf("pull requests: %+v", prs)
@@ -101,9 +89,10 @@ func TestServe(t *testing.T) {
 		t.Error("the webhook secret is in the log")
 	}
 
-	cancel()
+	srv.cancel()
 	select {
 	case code := <-exit:
+		exit <- code // for the cleanup
 		if code != exitOK {
 			t.Fatalf("serve exited %d\n%s", code, logs.String())
 		}
@@ -113,6 +102,40 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(logs.String(), "kmend serve stopped") {
 		t.Errorf("no graceful stop in the log:\n%s", logs.String())
 	}
+}
+
+// served is kmend serve running in the background.
+type served struct {
+	base   string
+	logs   syncBuffer
+	exit   chan int
+	cancel context.CancelFunc
+}
+
+// startServe runs kmend serve with a configuration file until the test
+// ends, and waits until it is ready.
+func startServe(t *testing.T, cfg string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	saved := serveContext
+	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+	s := &served{exit: make(chan int, 1), cancel: cancel}
+	go func() {
+		s.exit <- run([]string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--work-dir", t.TempDir()}, strings.NewReader(""), io.Discard, &s.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-s.exit:
+			s.exit <- code
+		case <-time.After(time.Minute):
+			t.Error("serve did not stop")
+		}
+		serveContext = saved
+	})
+	s.base = "http://" + waitFor(t, &s.logs, regexp.MustCompile(`serve listening" addr=(\S+)`), s.exit)
+	waitReady(t, s.base+"/readyz")
+	return s
 }
 
 func TestServeRefusesBadConfig(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -50,21 +49,8 @@ func TestRegisterThenServe(t *testing.T) {
 	inst := fake.Install("acme", "platform")
 
 	// 3. kmend serve with the configuration register wrote.
-	ctx, cancel := context.WithCancel(context.Background())
-	saved := serveContext
-	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
-	t.Cleanup(func() { serveContext = saved })
-	var logs syncBuffer
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run([]string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--work-dir", t.TempDir()}, strings.NewReader(""), io.Discard, &logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-exit
-	})
-	base := "http://" + waitFor(t, &logs, regexp.MustCompile(`serve listening" addr=(\S+)`), exit)
-	waitReady(t, base+"/readyz")
+	srv := startServe(t, cfgPath)
+	base, logs, exit := srv.base, &srv.logs, srv.exit
 
 	// 4. A push: one pull request.
 	deliver := func(id string) {
@@ -79,7 +65,7 @@ func TestRegisterThenServe(t *testing.T) {
 		}
 	}
 	deliver("setup-1")
-	waitFor(t, &logs, regexp.MustCompile(`pull request created`), exit)
+	waitFor(t, logs, regexp.MustCompile(`pull request created`), exit)
 	prs := fake.PRs("acme", "platform")
 	if len(prs) != 1 {
 		t.Fatalf("%d pull requests", len(prs))

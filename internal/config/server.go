@@ -527,6 +527,12 @@ func (s *Server) Write(path string) error {
 	return writeFileAtomic(path, append([]byte(header), body...), 0o600)
 }
 
+// WriteSecretFile writes a file only its owner may read (mode 0600),
+// atomically: a private key, a configuration holding a secret.
+func WriteSecretFile(path string, data []byte) error {
+	return writeFileAtomic(path, data, 0o600)
+}
+
 // writeFileAtomic replaces path with data: readers see the old file or the
 // new one, never a part.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {

@@ -24,6 +24,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/kmend/kmend/internal/gittest"
 )
 
 // EnterprisePrefix is where a GitHub Enterprise Server serves its REST API.
@@ -88,16 +90,10 @@ type Fake struct {
 	calls map[string]int
 }
 
-// TB is what the fake needs of its user: *testing.T and *testing.B
-// satisfy it; a program (the demo) passes its own.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Errorf(format string, args ...any)
-	Fatalf(format string, args ...any)
-	Logf(format string, args ...any)
-	TempDir() string
-}
+// TB is what the fake needs of its user (gittest's, the same for both
+// stand-ins): *testing.T and *testing.B satisfy it; a program (the demo)
+// passes its own.
+type TB = gittest.TB
 
 // New starts a Fake and stops it when the test ends. At that point every
 // request or response that failed validation against GitHub's OpenAPI
