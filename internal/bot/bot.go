@@ -22,7 +22,9 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/google/go-github/v60/github"
@@ -60,7 +62,8 @@ type Options struct {
 
 // Bot handles the App's events.
 type Bot struct {
-	opts Options
+	opts  Options
+	locks repoLocks
 }
 
 // New makes a Bot.
@@ -78,7 +81,53 @@ func New(opts Options) (*Bot, error) {
 	if opts.WebURL == "" {
 		opts.WebURL = "https://github.com"
 	}
-	return &Bot{opts: opts}, nil
+	return &Bot{opts: opts, locks: repoLocks{held: map[string]*repoLock{}}}, nil
+}
+
+// repoLocks serialize the work on each repository. The queue's workers
+// handle events in parallel, and two events of one repository (two quick
+// pushes, a redelivery, an installation event and a push) would otherwise
+// race: both clone, both push the same branch (one push fails on the
+// remote's ref lock, or a clone taken before the newer push finishes last
+// and leaves the branch and the body stale), both create the pull request
+// or post the same comments. Holding the lock from before the clone to
+// the end makes the last event's work start from the newest base.
+type repoLocks struct {
+	mu   sync.Mutex
+	held map[string]*repoLock
+}
+
+type repoLock struct {
+	ch   chan struct{} // holds one token while locked
+	refs int           // holders and waiters
+}
+
+// lock waits for the repository's lock or for ctx to end; unlock releases
+// it.
+func (l *repoLocks) lock(ctx context.Context, inst int64, repo publish.Repo) (unlock func(), err error) {
+	key := strconv.FormatInt(inst, 10) + "/" + strings.ToLower(repo.String())
+	l.mu.Lock()
+	rl := l.held[key]
+	if rl == nil {
+		rl = &repoLock{ch: make(chan struct{}, 1)}
+		l.held[key] = rl
+	}
+	rl.refs++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if rl.refs--; rl.refs == 0 {
+			delete(l.held, key)
+		}
+	}
+	select {
+	case rl.ch <- struct{}{}:
+		return func() { <-rl.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, fmt.Errorf("%s: waiting for the work on it to end: %w", repo, ctx.Err())
+	}
 }
 
 // Handlers are the Bot's handlers by event type.
@@ -282,6 +331,11 @@ func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog
 	var calls atomic.Int64
 	ctx = ghapp.WithCallCounter(ctx, &calls)
 	defer func() { log.Info("GitHub API calls", "calls", calls.Load()) }()
+	unlock, err := b.locks.lock(ctx, inst, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	w, err := b.open(ctx, inst, repo)
 	if err != nil {
 		return nil, err
@@ -313,6 +367,11 @@ func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog
 // Onboard opens the onboarding pull request of a repository that has no
 // settings file and never had one.
 func (b *Bot) Onboard(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger) error {
+	unlock, err := b.locks.lock(ctx, inst, repo)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	w, err := b.open(ctx, inst, repo)
 	if err != nil {
 		return err

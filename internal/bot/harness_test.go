@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -341,4 +343,22 @@ func (h *harness) checkNoHalfState(r repoRef) {
 // deliveryID makes GUID-like delivery IDs from a prefix and a number.
 func deliveryID(prefix string, n int) string {
 	return fmt.Sprintf("%s-%08d", prefix, n)
+}
+
+// prSummary describes pull requests in one line each, for failures.
+func prSummary(prs []githubfake.PR) string {
+	var b strings.Builder
+	for _, pr := range prs {
+		fmt.Fprintf(&b, "\n  #%d %s merged=%v head=%s sha=%.8s title=%q", pr.Number, pr.State, pr.Merged, pr.Head, pr.HeadSHA, pr.Title)
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
+}
+
+// gitOutput runs git on a bare repository and returns its trimmed output.
+func gitOutput(gitDir string, args ...string) (string, error) {
+	out, err := exec.Command("git", append([]string{"--git-dir", gitDir}, args...)...).Output()
+	return strings.TrimSpace(string(out)), err
 }

@@ -40,6 +40,26 @@ func (h Host) PullRequests(ctx context.Context, repo publish.Repo, head string) 
 	return out, nil
 }
 
+// OpenPullRequests lists the open pull requests into base, newest first:
+// the first page of 100.
+func (h Host) OpenPullRequests(ctx context.Context, repo publish.Repo, base string) ([]publish.PullRequest, error) {
+	prs, _, err := h.Client.PullRequests.List(ctx, repo.Owner, repo.Name, &github.PullRequestListOptions{
+		State:       "open",
+		Base:        base,
+		Sort:        "created",
+		Direction:   "desc",
+		ListOptions: github.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return nil, wrap("list open pull requests", repo, err)
+	}
+	out := make([]publish.PullRequest, 0, len(prs))
+	for _, pr := range prs {
+		out = append(out, pullRequest(pr))
+	}
+	return out, nil
+}
+
 // CreatePullRequest opens a pull request.
 func (h Host) CreatePullRequest(ctx context.Context, repo publish.Repo, pr publish.NewPullRequest) (publish.PullRequest, error) {
 	got, _, err := h.Client.PullRequests.Create(ctx, repo.Owner, repo.Name, &github.NewPullRequest{
@@ -49,9 +69,27 @@ func (h Host) CreatePullRequest(ctx context.Context, repo publish.Repo, pr publi
 		Base:  github.String(pr.Base),
 	})
 	if err != nil {
+		if exists(err) {
+			return publish.PullRequest{}, fmt.Errorf("open pull request in %s: %w: %w", repo, publish.ErrExists, err)
+		}
 		return publish.PullRequest{}, wrap("open pull request", repo, err)
 	}
 	return pullRequest(got), nil
+}
+
+// exists reports whether err is GitHub's 422 for a head branch that has an
+// open pull request already.
+func exists(err error) bool {
+	var ge *github.ErrorResponse
+	if !errors.As(err, &ge) || ge.Response == nil || ge.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range ge.Errors {
+		if strings.HasPrefix(e.Message, "A pull request already exists") {
+			return true
+		}
+	}
+	return false
 }
 
 // EditPullRequest sets a pull request's title and body.

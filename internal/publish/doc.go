@@ -19,7 +19,12 @@
 //   - a merged pull request closes the loop: its findings are expected to
 //     be gone from the base; any that are still there are proposed again;
 //   - when the base no longer has any finding an open pull request fixes,
-//     that pull request is closed with a comment saying so.
+//     that pull request is closed with a comment saying so, even when the
+//     base has no finding left at all; kmend marks the body of a pull
+//     request it closes so, and that one declines nothing: if the findings
+//     come back, they get a new pull request;
+//   - a pull request that exists already when kmend opens it (an earlier
+//     attempt whose answer was lost) is taken over, not duplicated.
 //
 // GitHub is reached through the small Host interface, which carries no
 // go-github types (package ghapp implements it); git through Git (package

@@ -45,6 +45,9 @@ type Host interface {
 	// PullRequests lists the pull requests of any state whose head branch
 	// is head (in the same repository), newest first.
 	PullRequests(ctx context.Context, repo Repo, head string) ([]PullRequest, error)
+	// OpenPullRequests lists the open pull requests into base, newest
+	// first (the first 100).
+	OpenPullRequests(ctx context.Context, repo Repo, base string) ([]PullRequest, error)
 	// CreatePullRequest opens a pull request; ErrExists when the head
 	// branch has an open one.
 	CreatePullRequest(ctx context.Context, repo Repo, pr NewPullRequest) (PullRequest, error)

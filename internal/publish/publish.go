@@ -80,6 +80,10 @@ func Digest(data []byte) string {
 // commentMarker marks the comments that continue a pull request's body.
 const commentMarker = "<!-- kmend:continued -->"
 
+// resolvedMarker ends the body of a pull request kmend closed because its
+// findings were gone from the base: it declines nothing.
+const resolvedMarker = "<!-- kmend:resolved -->"
+
 // Run scans the clone, groups what it can fix, and opens, updates or
 // closes one pull request per group. A failure in one group does not stop
 // the others; the errors are joined.
@@ -133,6 +137,9 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	}
 	// Groups whose pull requests are open must be visited even when their
 	// findings are gone: those are closed.
+	if err := addOpenGroups(ctx, opts, cfg, groups); err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -155,6 +162,38 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	return outcomes, errors.Join(errs...)
 }
 
+// addOpenGroups adds to groups, without findings, the groups that have
+// no finding left but may have an open pull request: the repository's one
+// group (no call), or those of kmend's open pull requests (one call).
+func addOpenGroups(ctx context.Context, opts Options, cfg *config.Repo, groups map[string]*group) error {
+	switch cfg.Grouping {
+	case config.GroupByControl, config.GroupBySeverity, config.GroupByDirectory:
+	default:
+		key, title := groupOf(cfg.Grouping, finding.Finding{})
+		if groups[key] == nil {
+			groups[key] = &group{key: key, title: title, members: map[string]bool{}}
+		}
+		return nil
+	}
+	prs, err := opts.Host.OpenPullRequests(ctx, opts.Repo, opts.Base)
+	if err != nil {
+		return fmt.Errorf("%s: list open pull requests: %w", opts.Repo, err)
+	}
+	for _, pr := range prs {
+		meta, err := render.ParseMetadata(pr.Body)
+		if err != nil || meta.Kind != render.KindFix || groups[meta.Group] != nil {
+			continue
+		}
+		// Only groups of the current grouping, on their own branch: a
+		// pull request of another grouping is left as it is.
+		if !strings.HasPrefix(meta.Group, string(cfg.Grouping)+"/") || pr.Head != BranchName(cfg.BranchPrefix, opts.Base, meta.Group) {
+			continue
+		}
+		groups[meta.Group] = &group{key: meta.Group, members: map[string]bool{}}
+	}
+	return nil
+}
+
 type group struct {
 	key, title string
 	members    map[string]bool // fingerprints of the group's findings
@@ -175,7 +214,9 @@ func publishGroup(ctx context.Context, opts Options, cfg *config.Repo, controls 
 		switch {
 		case pr.State == "open" && open == nil:
 			open = pr
-		case pr.State == "closed" && !pr.Merged:
+		case pr.State == "closed" && !pr.Merged && !strings.Contains(pr.Body, resolvedMarker):
+			// Closed by a person (kmend's own closing marks the body):
+			// its findings are declined.
 			meta, err := render.ParseMetadata(pr.Body)
 			if err != nil {
 				continue // not ours, or edited beyond recognition
@@ -308,6 +349,13 @@ func takeOver(ctx context.Context, opts Options, branch, title, body string) (Pu
 // from the base.
 func closeResolved(ctx context.Context, opts Options, open *PullRequest, out *Outcome, log *slog.Logger) (*Outcome, error) {
 	msg := fmt.Sprintf("The findings this pull request fixes are no longer in `%s`: kmend closes it. Nothing is lost: kmend opens a new pull request if they come back.", opts.Base)
+	// The mark tells this closing from a person's, which declines the
+	// findings.
+	if !strings.Contains(open.Body, resolvedMarker) {
+		if err := opts.Host.EditPullRequest(ctx, opts.Repo, open.Number, open.Title, open.Body+"\n"+resolvedMarker+"\n"); err != nil {
+			return nil, fmt.Errorf("edit pull request #%d: %w", open.Number, err)
+		}
+	}
 	if err := opts.Host.Comment(ctx, opts.Repo, open.Number, msg); err != nil {
 		return nil, fmt.Errorf("comment on pull request #%d: %w", open.Number, err)
 	}
