@@ -27,6 +27,9 @@ type fixFlags struct {
 	repo     string
 	repoURL  string
 	findings string
+	// --open-pr: the same, through the GitHub App, as pull requests.
+	openPR bool
+	config string
 }
 
 func newFix(g *globals) *cobra.Command {
@@ -71,6 +74,11 @@ kmend locate traces it (annotations, kustomize origins, Argo CD and Flux
 metadata, then a search); objects that cannot be traced, or whose source is
 in another repository, are listed and left alone.
 
+With --open-pr (and the App's --config, as kmend serve uses it), kmend
+clones each repository the objects come from instead, with the App's
+installation, and opens or updates one pull request there for the cluster's
+findings (branch kmend/<cluster>-<hash>), as the App does on a push.
+
 Exit codes: 0 done, 1 some fixes could not be verified and were dropped (or,
 in live mode, some findings could not be traced to the checkout), 2 error
 (bad usage, unreadable input, failed write).`,
@@ -80,7 +88,8 @@ in live mode, some findings could not be traced to the checkout), 2 error
   kmend fix ./deploy --controls KM-002,KM-007 -o patch
   kubectl get deploy web -o yaml | kmend fix - > web.fixed.yaml
   kmend fix --cluster --context prod --repo ~/src/gitops --repo-url https://github.com/acme/gitops
-  kmend scan --cluster -o json > live.json && kmend fix --findings live.json --repo .`,
+  kmend scan --cluster -o json > live.json && kmend fix --findings live.json --repo .
+  kmend fix --cluster --context prod --open-pr --config kmend.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFix(g, f, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -95,6 +104,8 @@ in live mode, some findings could not be traced to the checkout), 2 error
 	fl.StringVar(&f.repo, "repo", "", "live mode: fix the findings of live objects in this checkout `DIR` (with --cluster, --findings or snapshot files)")
 	fl.StringVar(&f.repoURL, "repo-url", "", "live mode: the checkout's repository `URL`, as Argo CD and Flux name it")
 	fl.StringVar(&f.findings, "findings", "", "live mode: fix the findings of this kmend JSON report `FILE` (kmend scan|import -o json)")
+	fl.BoolVar(&f.openPR, "open-pr", false, "live mode: open or update a pull request in each repository the objects come from, as the GitHub App (needs --config)")
+	fl.StringVar(&f.config, "config", "", "with --open-pr: the GitHub App's configuration `FILE` (as for kmend serve)")
 	f.live.register(fl)
 	return cmd
 }
@@ -103,6 +114,9 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 	format, fx, err := f.check()
 	if err != nil {
 		return err
+	}
+	if f.openPR {
+		return runFixOpenPR(g, f, args, stdin, stdout, stderr)
 	}
 	if f.repo != "" || f.findings != "" || f.live.live {
 		return runFixLive(g, f, format, fx, args, stdin, stdout, stderr)

@@ -197,7 +197,7 @@ func (b *Bot) push(ctx context.Context, ev webhook.Event) error {
 	if repo.Owner == "" {
 		repo.Owner = r.GetOwner().GetName()
 	}
-	_, err := b.sync(ctx, ev.InstallationID, repo, ev.Logger, touches(e, config.RepoFile))
+	_, err := b.sync(ctx, ev.InstallationID, repo, ev.Logger, touches(e, config.RepoFile), nil)
 	return err
 }
 
@@ -322,12 +322,27 @@ func (b *Bot) open(ctx context.Context, inst int64, repo publish.Repo) (*workspa
 // Sync scans a repository's default branch and opens, updates or closes
 // its fix pull requests.
 func (b *Bot) Sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger) ([]publish.Outcome, error) {
-	return b.sync(ctx, inst, repo, log, false)
+	return b.sync(ctx, inst, repo, log, false, nil)
+}
+
+// Selection narrows a sync to some findings, in one change set: the live
+// findings of a cluster traced to the repository (kmend fix --open-pr).
+type Selection struct {
+	Group render.Group
+	// Only is given the clone's directory and returns the filter of the
+	// findings to fix there (positions relative to the clone).
+	Only func(dir string) (func(finding.Finding) bool, error)
+}
+
+// SyncSelected is Sync for the findings a Selection accepts, in its one
+// change set.
+func (b *Bot) SyncSelected(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger, sel Selection) ([]publish.Outcome, error) {
+	return b.sync(ctx, inst, repo, log, false, &sel)
 }
 
 // sync is Sync; reportSettings asks for a check run on the settings file
 // even when it is valid (the push changed it).
-func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger, reportSettings bool) ([]publish.Outcome, error) {
+func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog.Logger, reportSettings bool, sel *Selection) ([]publish.Outcome, error) {
 	var calls atomic.Int64
 	ctx = ghapp.WithCallCounter(ctx, &calls)
 	defer func() { log.Info("GitHub API calls", "calls", calls.Load()) }()
@@ -353,11 +368,19 @@ func (b *Bot) sync(ctx context.Context, inst int64, repo publish.Repo, log *slog
 		log.Warn("repository configuration is invalid; nothing published", "error", w.cfgErr)
 		return nil, nil
 	}
-	outs, err := publish.Run(ctx, publish.Options{
+	popts := publish.Options{
 		Repo: repo, Base: w.base, Config: w.cfg, ConfigDigest: w.cfgDigest,
 		Controls: b.opts.Controls, Check: b.opts.Check,
 		Host: w.host, Git: w.clone, BlobURL: w.blobURL, Logger: log,
-	})
+	}
+	if sel != nil {
+		only, err := sel.Only(w.clone.Dir())
+		if err != nil {
+			return nil, err
+		}
+		popts.Only, popts.Group = only, &sel.Group
+	}
+	outs, err := publish.Run(ctx, popts)
 	for _, o := range outs {
 		log.Info("change set", "group", o.Group, "action", string(o.Action), "pr", o.PR, "fixed", o.Fixed)
 	}

@@ -42,7 +42,13 @@ type Options struct {
 	// BlobURL, when set, links file:line in bodies to the base commit
 	// ("https://github.com/acme/shop/blob/<sha>").
 	BlobURL string
-	// ProtectedBranches are never written to (the base always is).
+	// Only, when set, narrows the findings to those it accepts (their
+	// positions relative to the clone); Group, when set, puts them all in
+	// one change set with that key and title instead of the
+	// configuration's grouping. kmend fix --open-pr uses both: the live
+	// findings of a cluster, traced to this repository.
+	Only   func(finding.Finding) bool
+	Group  *render.Group
 	Logger *slog.Logger
 }
 
@@ -123,7 +129,13 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 				continue
 			}
 			f.Position.File = relative(dir, f.Position.File)
+			if opts.Only != nil && !opts.Only(f) {
+				continue
+			}
 			key, title := groupOf(cfg.Grouping, f)
+			if opts.Group != nil {
+				key, title = opts.Group.Key, opts.Group.Title
+			}
 			g := groups[key]
 			if g == nil {
 				g = &group{key: key, title: title, members: map[string]bool{}}
@@ -166,6 +178,12 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 // no finding left but may have an open pull request: the repository's one
 // group (no call), or those of kmend's open pull requests (one call).
 func addOpenGroups(ctx context.Context, opts Options, cfg *config.Repo, groups map[string]*group) error {
+	if opts.Group != nil {
+		if groups[opts.Group.Key] == nil {
+			groups[opts.Group.Key] = &group{key: opts.Group.Key, title: opts.Group.Title, members: map[string]bool{}}
+		}
+		return nil
+	}
 	switch cfg.Grouping {
 	case config.GroupByControl, config.GroupBySeverity, config.GroupByDirectory:
 	default:
