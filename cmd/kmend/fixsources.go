@@ -89,9 +89,27 @@ func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
 			s.errs = append(s.errs, fmt.Errorf("charts in %s: %w", arg, err))
 			continue
 		}
+		// A chart deployed by a Flux HelmRelease or an Argo CD Application
+		// of the repository is fixed through that release's values (its
+		// inline values first); the others on their own values.yaml.
+		released := map[string]bool{}
+		for _, r := range releases(in.set, repo, dir) {
+			res, err := helm.PlanRelease(r, in.controls, helm.Options{
+				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
+			})
+			if err != nil {
+				s.errs = append(s.errs, fmt.Errorf("%s: %w", r.Defined, err))
+				continue
+			}
+			released[filepath.Join(repo, filepath.FromSlash(r.Chart))] = true
+			s.charts = append(s.charts, res)
+		}
 		for _, c := range charts {
 			chart := filepath.Join(dir, filepath.FromSlash(c))
 			s.chartDirs = append(s.chartDirs, chart)
+			if released[chart] {
+				continue
+			}
 			res, err := helm.Plan(chart, nil, in.controls, helm.Options{
 				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
 			})
@@ -103,6 +121,39 @@ func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
 		}
 	}
 	return s
+}
+
+// releases are the Flux HelmReleases and Argo CD Applications below dir
+// whose chart is in the repository; the others (charts from a Helm
+// repository, sources elsewhere) are not this checkout's to fix.
+func releases(set *manifest.Set, repo, dir string) []*helm.Release {
+	var out []*helm.Release
+	for _, o := range set.Objects {
+		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
+		var read func(repo, file string, doc int) (*helm.Release, error)
+		switch {
+		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
+			read = helm.HelmRelease
+		case group == "argoproj.io" && o.Ref.Kind == "Application":
+			read = helm.Application
+		default:
+			continue
+		}
+		abs, err := filepath.Abs(o.Pos.File)
+		if err != nil || !strings.HasPrefix(abs, dir+string(filepath.Separator)) {
+			continue
+		}
+		rel, err := filepath.Rel(repo, abs)
+		if err != nil {
+			continue
+		}
+		r, err := read(repo, filepath.ToSlash(rel), o.Pos.Document)
+		if err != nil {
+			continue // not a Helm source of this repository
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // display is a path as the user would write it: relative to the working

@@ -81,7 +81,26 @@ func TestFixBrokenChartGoesOn(t *testing.T) {
 	if code != exitError || !strings.Contains(errs, "broken") {
 		t.Fatalf("exit %d, want 2 naming the broken chart\n%s\n%s", code, out, errs)
 	}
-	if !strings.Contains(read(t, filepath.Join(repo, "webapp/values.yaml")), "allowPrivilegeEscalation: false") {
-		t.Fatal("the good chart was not fixed")
+	if !strings.Contains(read(t, filepath.Join(repo, "umbrella/values.yaml")), "allowPrivilegeEscalation: false") {
+		t.Fatal("a good chart was not fixed")
+	}
+}
+
+// A chart deployed by a Flux HelmRelease or an Argo CD Application of the
+// repository is fixed in that release's values, not in the chart's own.
+func TestFixHelmReleases(t *testing.T) {
+	repo := copyFixture(t, "helm")
+	values := read(t, filepath.Join(repo, "webapp/values.yaml"))
+	code, out, errs := kmend(t, "", "fix", repo, "--controls", "KM-002")
+	if !strings.Contains(out, "flux/webapp.yaml") || !strings.Contains(out, "argocd/apps.yaml") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, f := range []string{"flux/webapp.yaml", "argocd/apps.yaml"} {
+		if !strings.Contains(read(t, filepath.Join(repo, f)), "allowPrivilegeEscalation: false") {
+			t.Errorf("%s not fixed", f)
+		}
+	}
+	if read(t, filepath.Join(repo, "webapp/values.yaml")) != values {
+		t.Error("the chart's own values were changed although releases deploy it")
 	}
 }
