@@ -19,26 +19,76 @@ type Object struct {
 }
 
 // ObjectRefOf reads the apiVersion, kind, namespace and name of a node.
+// It reads exactly what kyaml's RNode.GetMeta and Lookup read (the first
+// key of a name, empty and null values as unset), straight from the
+// nodes: it runs once per object of every input, and GetMeta also builds
+// maps of every label and annotation.
 func ObjectRefOf(n *yaml.RNode) (finding.ObjectRef, bool) {
-	meta, err := n.GetMeta()
-	if err != nil || meta.Kind == "" || meta.APIVersion == "" {
+	root := n.YNode()
+	if root == nil || root.Tag == yaml.NodeTagNull {
 		return finding.ObjectRef{}, false
 	}
-	return finding.ObjectRef{
-		APIVersion: meta.APIVersion,
-		Kind:       meta.Kind,
-		Namespace:  meta.Namespace,
-		Name:       meta.Name,
-		UID:        stringAt(n, "metadata", "uid"),
-	}, true
+	apiVersion, kind := value(field(root, "apiVersion")), value(field(root, "kind"))
+	if kind == "" || apiVersion == "" {
+		return finding.ObjectRef{}, false
+	}
+	ref := finding.ObjectRef{APIVersion: apiVersion, Kind: kind}
+	if meta := field(root, "metadata"); !nilOrEmpty(meta) {
+		if f := field(meta, "name"); !nilOrEmpty(f) {
+			ref.Name = f.Value
+		}
+		ref.Namespace = value(field(meta, "namespace"))
+	}
+	ref.UID = scalarAt(root, "metadata", "uid")
+	return ref, true
 }
 
-func stringAt(n *yaml.RNode, path ...string) string {
-	v, err := n.Pipe(yaml.Lookup(path...))
-	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode {
+// field returns the value of the first key k of mapping n (kyaml's
+// RNode.Field), or nil.
+func field(n *yaml.Node, k string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == k {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// nilOrEmpty is kyaml's IsYNodeNilOrEmpty.
+func nilOrEmpty(n *yaml.Node) bool {
+	return n == nil || n.Tag == yaml.NodeTagNull ||
+		(n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 ||
+		n.Kind == 0 && n.Style == 0 && n.Tag == "" && n.Value == "" && n.Anchor == "" && n.Alias == nil &&
+			n.Content == nil && n.HeadComment == "" && n.LineComment == "" && n.FootComment == "" && n.Line == 0 && n.Column == 0
+}
+
+// value is what GetMeta reads of a field: kyaml's GetValue, "" when unset.
+func value(n *yaml.Node) string {
+	if nilOrEmpty(n) {
 		return ""
 	}
-	return v.YNode().Value
+	return n.Value
+}
+
+// scalarAt follows keys through mappings as RNode.Pipe(yaml.Lookup(keys...))
+// does and returns the scalar there, or "": a null or missing step ends
+// the look-up, and so does a step that is not a mapping (Lookup's error).
+func scalarAt(n *yaml.Node, keys ...string) string {
+	for _, k := range keys {
+		if n == nil || n.Tag == yaml.NodeTagNull || n.Kind != yaml.MappingNode || len(n.Content)%2 != 0 {
+			return ""
+		}
+		if n = field(n, k); n == nil {
+			return ""
+		}
+	}
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
 }
 
 // WithoutControlled returns the objects that no other object of objs
@@ -47,7 +97,7 @@ func stringAt(n *yaml.RNode, path ...string) string {
 // represented by the Deployment, whose pod template a person wrote.
 // Manifests in a repository carry no owner references and are all kept.
 func WithoutControlled(objs []Object) []Object {
-	uids := map[string]bool{}
+	uids := make(map[string]bool, len(objs))
 	for _, o := range objs {
 		if o.Ref.UID != "" {
 			uids[o.Ref.UID] = true
@@ -62,15 +112,28 @@ func WithoutControlled(objs []Object) []Object {
 	return out
 }
 
+// controllerUID returns the UID of the first owner reference with
+// controller: true, read as Lookup and stringAt would.
 func controllerUID(n *yaml.RNode) string {
-	refs, err := n.Pipe(yaml.Lookup("metadata", "ownerReferences"))
-	if err != nil || refs == nil || refs.YNode().Kind != yaml.SequenceNode {
+	root := n.YNode()
+	var refs *yaml.Node
+	for i, k := range []string{"metadata", "ownerReferences"} {
+		if root == nil || root.Tag == yaml.NodeTagNull || root.Kind != yaml.MappingNode || len(root.Content)%2 != 0 {
+			return ""
+		}
+		if root = field(root, k); root == nil {
+			return ""
+		}
+		if i == 1 {
+			refs = root
+		}
+	}
+	if refs.Kind != yaml.SequenceNode {
 		return ""
 	}
-	for _, r := range refs.YNode().Content {
-		rn := yaml.NewRNode(r)
-		if stringAt(rn, "controller") == "true" {
-			return stringAt(rn, "uid")
+	for _, r := range refs.Content {
+		if scalarAt(r, "controller") == "true" {
+			return scalarAt(r, "uid")
 		}
 	}
 	return ""

@@ -389,7 +389,7 @@ func (m *Mapper) helmSource(a *argoApp, src *argoSource, o *object, l Location, 
 	var notes []string
 	l.ValuesFiles, notes = m.valuesFiles(a, src, dir, l.Repo)
 	if c := m.checkout(src.repo); src.chart == "" && c != nil {
-		cf := c.chartFilesFor(dir, o.ref.Kind)
+		cf := c.chartFilesFor(dir, o.ref.Kind, o.ref.Name)
 		if cf.values != "" {
 			l.ValuesFiles = append([]string{qualify(src.repo, src.rev, l.Repo, l.Ref, cf.values)}, l.ValuesFiles...)
 		}

@@ -25,7 +25,8 @@
 //     directory.recurse, as Argo CD does), and the object is searched for
 //     there; confidence medium (low through the label).
 //  4. Flux: the helm.toolkit.fluxcd.io/name|namespace labels (the object
-//     was rendered by a HelmRelease, whose file is located in turn) or the
+//     was rendered by a HelmRelease, whose file is located in turn, with
+//     the overlay patches that set its spec.values) or the
 //     kustomize.toolkit.fluxcd.io/name|namespace labels (Kustomization →
 //     GitRepository → path, searched); confidence medium.
 //  5. A search of the default checkout; confidence low.
@@ -146,9 +147,17 @@ type Location struct {
 	// another GitRepository).
 	ValuesFiles []string `json:"valuesFiles,omitempty"`
 	// Template is, for a Helm chart in a checkout, the chart's template
-	// that renders the object (found by its kind), named like ValuesFiles;
-	// "" when the chart is not checked out or no single template does.
+	// that renders the object (found by its kind; when several templates
+	// render it, by the file name or the object's name written out), named
+	// like ValuesFiles; "" when the chart is not checked out or no single
+	// template does.
 	Template string `json:"template,omitempty"`
+	// ValuesPatches are, for a Flux HelmRelease that a kustomization
+	// renders (KindFluxHelmRelease), the files of that kustomization and
+	// of those it includes whose patches set the HelmRelease's spec.values,
+	// in the order kustomize applies them: a value one environment sets is
+	// edited there, File holds the values every environment shares.
+	ValuesPatches []string `json:"valuesPatches,omitempty"`
 }
 
 // Result is the answer of Locate for one object.

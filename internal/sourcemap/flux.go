@@ -2,6 +2,7 @@ package sourcemap
 
 import (
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -238,7 +239,7 @@ func (m *Mapper) resolveHelmRelease(h *helmRelease, o *object, depth int) outcom
 					return fail(fmt.Errorf("HelmRelease %s spec.chart.spec.chart: %w", h.id, err))
 				}
 				if err == nil {
-					cf = c.chartFilesFor(dir, o.ref.Kind)
+					cf = c.chartFilesFor(dir, o.ref.Kind, o.ref.Name)
 					chartRepo, chartRev = g.repo, g.ref
 					if len(h.valuesFiles) > 0 {
 						// spec.chart.spec.valuesFiles replace the chart's
@@ -267,6 +268,9 @@ func (m *Mapper) resolveHelmRelease(h *helmRelease, o *object, depth int) outcom
 		inner := l
 		l.Kind, l.Via, l.Path, l.ValuesFiles, l.Template = KindFluxHelmRelease, ViaFlux, chartPath, nil, ""
 		l.Detail = fmt.Sprintf("%s → %s → %s in %s (HelmRelease found via %s: %s)", trail, chart, values, inner.File, inner.Via, inner.Detail)
+		if l.ValuesPatches = m.valuesPatches(inner); len(l.ValuesPatches) > 0 {
+			l.Detail += "; spec.values patched by " + strings.Join(l.ValuesPatches, ", ")
+		}
 		if chartRepo != "" {
 			if cf.values != "" {
 				l.ValuesFiles = append(l.ValuesFiles, qualify(chartRepo, chartRev, l.Repo, l.Ref, cf.values))

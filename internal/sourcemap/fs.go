@@ -30,8 +30,9 @@ type checkout struct {
 	ix   *index
 	err  error
 
-	mu     sync.Mutex
-	scopes map[scopeKey]*scope
+	mu      sync.Mutex
+	scopes  map[scopeKey]*scope
+	origins map[string]*originCandidates // origin path → candidate roots
 }
 
 // joinRel joins p, a slash path read from an annotation or a custom
@@ -244,6 +245,44 @@ type index struct {
 	resources map[string]bool
 	patches   map[string]bool
 	skipped   []string // symbolic links, oversized and unreadable files
+	// seen is every path the walk met: the directories it read
+	// (seenDir), regular files (seenFile) and the rest: symbolic links,
+	// directories it skipped or could not read (seenOther).
+	seen map[string]seenKind
+}
+
+type seenKind uint8
+
+const (
+	seenDir seenKind = iota + 1
+	seenFile
+	seenOther
+)
+
+// missing returns an error wrapping fs.ErrNotExist, as resolve would,
+// when the index shows that rel (clean, relative) is not in the checkout:
+// every directory on the way was read by the walk and one component was
+// not there. It returns nil when rel was seen, or when the index cannot
+// tell (a symbolic link or a skipped directory on the way): a caller then
+// asks the filesystem. It costs no system call, which matters where every
+// kustomization root of a checkout is tried for one path.
+func (ix *index) missing(rel string) error {
+	for i := 0; rel != ""; {
+		j := strings.IndexByte(rel[i:], '/')
+		prefix := rel
+		if j >= 0 {
+			prefix = rel[:i+j]
+		}
+		kind, ok := ix.seen[prefix]
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: %w", prefix, fs.ErrNotExist)
+		case j < 0 || kind != seenDir:
+			return nil
+		}
+		i += j + 1
+	}
+	return nil
 }
 
 func key(kind, name string) string { return kind + "\x00" + name }
@@ -272,6 +311,7 @@ func buildIndex(c *checkout) (*index, error) {
 		charts:    map[string]bool{},
 		resources: map[string]bool{},
 		patches:   map[string]bool{},
+		seen:      map[string]seenKind{},
 	}
 	var files, kfiles []string
 	fsys := root.FS()
@@ -281,24 +321,30 @@ func buildIndex(c *checkout) (*index, error) {
 				return err
 			}
 			ix.skipped = append(ix.skipped, p)
+			ix.seen[p] = seenOther // a directory that could not be read
 			return nil
 		}
 		if d.Type()&fs.ModeSymlink != 0 {
 			ix.skipped = append(ix.skipped, p) // never followed while indexing
+			ix.seen[p] = seenOther
 			return nil
 		}
 		if d.IsDir() {
 			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+				ix.seen[p] = seenOther
 				return fs.SkipDir
 			}
 			if p != "." {
 				ix.dirs[p] = true
+				ix.seen[p] = seenDir
 			}
 			return nil
 		}
 		if !d.Type().IsRegular() {
+			ix.seen[p] = seenOther
 			return nil
 		}
+		ix.seen[p] = seenFile
 		name := d.Name()
 		switch {
 		case isKustomization(name):
@@ -448,25 +494,39 @@ func readLimited(dir *os.Root, name string) ([]byte, error) {
 	if fi.Size() > maxFileBytes {
 		return nil, fmt.Errorf("%s: %w", name, yamledit.ErrTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, err
+	// One read of the size the file has (and one more to see its end),
+	// not io.ReadAll's growing buffer: most manifests are a few KiB.
+	data := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > maxFileBytes {
+			return nil, fmt.Errorf("%s: %w", name, yamledit.ErrTooLarge)
+		}
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) { // the file grew
+			data = slices.Grow(data, 4096)
+		}
 	}
-	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("%s: %w", name, yamledit.ErrTooLarge)
-	}
-	return data, nil
 }
 
 // parseEntries lists the objects of a file's content. ok is false for a
 // template or a file that does not parse.
 func parseEntries(p string, data []byte) ([]entry, bool, error) {
-	f, err := yamledit.Parse(p, data, yamledit.Options{MaxBytes: maxFileBytes})
-	if err != nil {
-		return nil, false, err
-	}
-	if errors.Is(f.NotEditable, yamledit.ErrTemplate) {
-		return nil, false, f.NotEditable
+	f, ok := manifest.DecodeForReading(p, data, maxFileBytes)
+	if !ok {
+		var err error
+		if f, err = yamledit.Parse(p, data, yamledit.Options{MaxBytes: maxFileBytes}); err != nil {
+			return nil, false, err
+		}
+		if errors.Is(f.NotEditable, yamledit.ErrTemplate) {
+			return nil, false, f.NotEditable
+		}
 	}
 	set := manifest.FromFiles(f)
 	out := make([]entry, 0, len(set.Objects))

@@ -26,8 +26,9 @@ var kindLine = regexp.MustCompile(`^\s*kind:\s*["']?([A-Za-z0-9]+)["']?\s*(#.*)?
 // for the template rendering kind. Templates are read through os.Root;
 // partials (files starting with _) and NOTES.txt render nothing. When
 // several templates render the kind, the one named after it
-// (deployment.yaml for a Deployment) is taken, else none.
-func (c *checkout) chartFilesFor(dir, kind string) chartFiles {
+// (deployment.yaml for a Deployment) is taken, else the only one that
+// writes the object's name literally (templateNaming), else none.
+func (c *checkout) chartFilesFor(dir, kind, objName string) chartFiles {
 	var out chartFiles
 	root, err := c.open()
 	if err != nil {
@@ -74,6 +75,10 @@ func (c *checkout) chartFilesFor(dir, kind string) chartFiles {
 				out.template = h
 				return out
 			}
+		}
+		if t := templateNaming(root, hits, objName); t != "" {
+			out.template = t
+			return out
 		}
 		out.note = "several templates render a " + kind + ": " + strings.Join(hits, ", ")
 	default:

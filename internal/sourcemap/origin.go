@@ -109,12 +109,12 @@ func (m *Mapper) byOrigin(o *object, _ int) (outcome, bool) {
 		return fail(err), true
 	}
 	var best []Location
-	bestScore, escaped := 0, 0
-	for _, d := range ix.kdirs {
-		rel, err := joinRel(d, target)
-		if err != nil {
-			escaped++
-			continue
+	cands := c.originCandidates(ix, target)
+	bestScore, escaped := 0, cands.escaped
+	for _, cd := range cands.roots {
+		d, rel := cd.dir, cd.rel
+		if ids, ok := ix.files[rel]; ok && !generated && !nameFits(ix, ids, o) {
+			continue // originIn would find no document for o there
 		}
 		r := root{c: c, repo: c.url, dir: d}
 		out := m.originIn(c, o, r, rel, generated, ConfidenceMedium, detail+" from root "+orRoot(d))
@@ -150,6 +150,62 @@ func (m *Mapper) byOrigin(o *object, _ int) (outcome, bool) {
 		return fail(fmt.Errorf("%w: %s leaves the checkout from every kustomization root", ErrEscapes, target)), true
 	}
 	return fail(fmt.Errorf("%w: %s: no kustomization root in the default checkout holds it", ErrNotFound, detail)), true
+}
+
+// originCandidates are the kustomization roots of a checkout from which
+// an origin path may lead to something: the others leave the checkout
+// (counted) or lead to a path the index shows is not there.
+type originCandidates struct {
+	roots   []originRoot
+	escaped int
+}
+
+type originRoot struct{ dir, rel string }
+
+// originCandidates returns (and caches: origin paths such as
+// ../../base/deployment.yaml repeat across objects) the candidate roots of
+// target, so that locating an object by its origin path alone costs a
+// look at the roots where the path exists, not a walk over every
+// kustomization of the checkout.
+func (c *checkout) originCandidates(ix *index, target string) *originCandidates {
+	c.mu.Lock()
+	oc, ok := c.origins[target]
+	c.mu.Unlock()
+	if ok {
+		return oc
+	}
+	oc = &originCandidates{}
+	for _, d := range ix.kdirs {
+		rel, err := joinRel(d, target)
+		if err != nil {
+			oc.escaped++
+			continue
+		}
+		if ix.missing(rel) != nil {
+			continue // no system call: most roots are ruled out here
+		}
+		oc.roots = append(oc.roots, originRoot{d, rel})
+	}
+	c.mu.Lock()
+	if c.origins == nil {
+		c.origins = map[string]*originCandidates{}
+	}
+	c.origins[target] = oc
+	c.mu.Unlock()
+	return oc
+}
+
+// nameFits reports whether one of the entries holds an object of o's kind
+// whose name is o's or inside it (prefixes and suffixes): the documents
+// originIn can take for o.
+func nameFits(ix *index, ids []int32, o *object) bool {
+	for _, id := range ids {
+		e := &ix.entries[id]
+		if e.kind == o.ref.Kind && (e.name == o.ref.Name || e.name != "" && strings.Contains(o.ref.Name, e.name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func orRoot(dir string) string {
