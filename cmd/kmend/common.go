@@ -187,9 +187,10 @@ func (g *globals) load(paths []string, stdin io.Reader) (*manifest.Set, error) {
 	}
 	p := g.progress("reading")
 	set := manifest.Load(paths, manifest.Options{
-		Limits:   yamledit.Options{MaxBytes: g.maxFileSize},
-		Stdin:    stdin,
-		Progress: p,
+		Limits:         yamledit.Options{MaxBytes: g.maxFileSize},
+		Stdin:          stdin,
+		Progress:       p,
+		DropControlled: g.readOnly,
 	})
 	p(0, 0)
 	return set, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/kmend/kmend/internal/cluster"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/sourcemap"
 )
 
@@ -80,6 +81,7 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	if f.format != "table" && f.format != "json" {
 		return withCode(exitError, fmt.Errorf("-o %q: want table or json", f.format))
 	}
+	g.readOnly = true
 	in, err := g.prepareFrom(&f.selection, &f.live, args, stdin)
 	if err != nil {
 		return err
@@ -90,7 +92,12 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	}
 	var out []located
 	missing := false
-	for _, o := range manifest.WithoutControlled(in.set.Objects) {
+	objs := manifest.WithoutControlled(in.set.Objects)
+	// Checks and look-ups are independent per object: both run in
+	// parallel (the Mapper is safe for concurrent use).
+	per := make([]*located, len(objs))
+	parallel.Each(len(objs), func(i int) {
+		o := objs[i]
 		var fs []finding.Finding
 		for _, r := range check.Run(in.controls, o, in.check) {
 			if r.Finding.Suppression == nil {
@@ -98,15 +105,21 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 			}
 		}
 		if len(fs) == 0 {
-			continue
+			return
 		}
 		res := m.Locate(o.Node)
-		l := located{Object: o.Ref, Location: res.Location, Candidates: res.Candidates, Findings: fs}
+		l := &located{Object: o.Ref, Location: res.Location, Candidates: res.Candidates, Findings: fs}
 		if res.Err != nil {
 			l.Error = res.Err.Error()
-			missing = true
 		}
-		out = append(out, l)
+		per[i] = l
+	}, nil)
+	for _, l := range per {
+		if l == nil {
+			continue
+		}
+		missing = missing || l.Error != ""
+		out = append(out, *l)
 	}
 	if f.format == "json" {
 		enc := json.NewEncoder(w)

@@ -65,6 +65,9 @@ type globals struct {
 	noColor     bool
 	quiet       bool
 	maxFileSize int64
+	// readOnly is set by commands that never edit their inputs (locate):
+	// objects a controller owns are dropped as files are read.
+	readOnly bool
 }
 
 func newRoot() *cobra.Command {
