@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,7 @@ type serveFlags struct {
 	logJSON  bool
 	logLevel string
 	workDir  string
+	schedule time.Duration
 }
 
 // serveContext ends on SIGINT or SIGTERM; tests replace it.
@@ -49,6 +51,7 @@ and for each repository the App is installed on:
                                      pull requests (one per change set, never
                                      duplicated)
   kmend's pull request merged        scan again: the loop is closed
+  schedule: in .github/kmend.yaml    scan when it comes due, without a push
 
 It also serves /healthz, /readyz (GitHub credentials checked) and /metrics
 (Prometheus). SIGINT or SIGTERM stop it gracefully: events already accepted
@@ -69,6 +72,7 @@ docs/config.md) comes from --config and KMEND_* environment variables.`,
 	fl.StringVar(&f.listen, "listen", "", "listen on `ADDR` (overrides the configuration; default :8080)")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fl.DurationVar(&f.schedule, "schedule-interval", 5*time.Minute, "how often to look for repositories whose schedule: (in .github/kmend.yaml) is due; 0 turns scheduled scans off")
 	fl.StringVar(&f.workDir, "work-dir", "", "clone repositories under `DIR` (default: the system's temporary directory)")
 	return cmd
 }
@@ -123,6 +127,10 @@ func runServe(g *globals, f *serveFlags, stderr io.Writer) error {
 	}
 	queue := webhook.NewQueue(webhook.QueueOptions{Size: cfg.QueueSize, Workers: cfg.Workers, Logger: log, Metrics: metrics})
 	b.Register(queue)
+	if f.schedule > 0 {
+		sched := &bot.Scheduler{Bot: b, Logger: log}
+		go sched.Run(ctx, f.schedule)
+	}
 	recv, err := webhook.New(webhook.Options{Secret: cfg.Secret(), Queue: queue, Logger: log, Metrics: metrics})
 	if err != nil {
 		return withCode(exitError, err)

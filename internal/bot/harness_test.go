@@ -31,7 +31,8 @@ type harness struct {
 	fake *githubfake.Fake
 	git  *gittest.Server
 	hook string // the receiver's URL
-	inst int64  // the installation of acme/platform (newHarness)
+	bot  *Bot
+	inst int64 // the installation of acme/platform (newHarness)
 	rec  *recorder
 
 	// intercept, when set, sees every request kmend sends to GitHub
@@ -91,6 +92,7 @@ func startHarness(t testing.TB, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.bot = b
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	q := webhook.NewQueue(webhook.QueueOptions{Size: o.QueueSize, Workers: o.Workers, Logger: log})
 	for event, handler := range b.Handlers() {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // MinEvery is the shortest "@every" schedule.
@@ -48,7 +50,45 @@ func checkSchedule(s string) error {
 			return fmt.Errorf("%s field %q: %v", cronFields[i].name, f, err)
 		}
 	}
+	// kmend serve evaluates schedules with robfig/cron: what it cannot
+	// evaluate is refused here, not ignored there.
+	if _, err := ParseSchedule(s); err != nil {
+		return err
+	}
 	return nil
+}
+
+// ParseSchedule turns a schedule into one that says when it next fires.
+// Sunday may be written 7 (robfig/cron only knows 0).
+func ParseSchedule(s string) (cron.Schedule, error) {
+	s = strings.TrimSpace(s)
+	if fields := strings.Fields(s); len(fields) == 5 {
+		var items []string
+		for _, item := range strings.Split(fields[4], ",") {
+			base, step, hasStep := strings.Cut(item, "/")
+			switch {
+			case base == "7":
+				base = "0"
+			case strings.HasSuffix(base, "-7"):
+				from, _ := strconv.Atoi(strings.TrimSuffix(base, "-7"))
+				base = strings.TrimSuffix(base, "-7") + "-6"
+				n := 1
+				if hasStep {
+					n, _ = strconv.Atoi(step)
+				}
+				if n > 0 && (7-from)%n == 0 {
+					items = append(items, "0")
+				}
+			}
+			if hasStep {
+				base += "/" + step
+			}
+			items = append(items, base)
+		}
+		fields[4] = strings.Join(items, ",")
+		s = strings.Join(fields, " ")
+	}
+	return cron.ParseStandard(s)
 }
 
 type cronField struct {
