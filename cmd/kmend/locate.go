@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -157,17 +156,7 @@ func newMapper(repo, repoURL string, live *clusterFlags, inputs []manifest.Objec
 		}
 	}
 	for _, o := range gitops {
-		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
-		switch {
-		case group == "argoproj.io" && o.Ref.Kind == "Application":
-			ctx.Applications = append(ctx.Applications, o.Node)
-		case group == "kustomize.toolkit.fluxcd.io" && o.Ref.Kind == "Kustomization":
-			ctx.Kustomizations = append(ctx.Kustomizations, o.Node)
-		case group == "source.toolkit.fluxcd.io" && o.Ref.Kind == "GitRepository":
-			ctx.GitRepositories = append(ctx.GitRepositories, o.Node)
-		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
-			ctx.HelmReleases = append(ctx.HelmReleases, o.Node)
-		}
+		ctx.AddGitOps(o.Node)
 	}
 	return sourcemap.NewMapper(ctx)
 }

@@ -171,17 +171,7 @@ func phases(args []string) error {
 		ctx.Repos[*repoURL] = *repo
 	}
 	for _, o := range set.Objects {
-		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
-		switch {
-		case group == "argoproj.io" && o.Ref.Kind == "Application":
-			ctx.Applications = append(ctx.Applications, o.Node)
-		case group == "kustomize.toolkit.fluxcd.io" && o.Ref.Kind == "Kustomization":
-			ctx.Kustomizations = append(ctx.Kustomizations, o.Node)
-		case group == "source.toolkit.fluxcd.io" && o.Ref.Kind == "GitRepository":
-			ctx.GitRepositories = append(ctx.GitRepositories, o.Node)
-		case group == "helm.toolkit.fluxcd.io" && o.Ref.Kind == "HelmRelease":
-			ctx.HelmReleases = append(ctx.HelmReleases, o.Node)
-		}
+		ctx.AddGitOps(o.Node)
 	}
 	m, err := sourcemap.NewMapper(ctx)
 	if err != nil {
