@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -121,9 +122,7 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 		out = append(out, *l)
 	}
 	if f.format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeLocatedJSON(w, out); err != nil {
 			return withCode(exitError, err)
 		}
 	} else {
@@ -159,6 +158,29 @@ func newMapper(repo, repoURL string, live *clusterFlags, inputs []manifest.Objec
 		ctx.AddGitOps(o.Node)
 	}
 	return sourcemap.NewMapper(ctx)
+}
+
+// writeLocatedJSON writes the list as an indented JSON array, one element
+// at a time: a report of a large cluster is never held whole in memory.
+func writeLocatedJSON(w io.Writer, out []located) error {
+	if len(out) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[\n  ")
+	for i := range out {
+		b, err := json.MarshalIndent(&out[i], "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+		if i < len(out)-1 {
+			bw.WriteString(",\n  ")
+		}
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
 }
 
 func writeLocated(w io.Writer, out []located) {
