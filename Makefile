@@ -27,7 +27,9 @@ catalog: ## compile patches/ into patches/catalog.json (after editing a control)
 
 browser: ## install headless Chromium for the browser test of kmend app register, where apt can (best effort)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		(timeout 600 apt-get install -y -q chromium >/dev/null 2>&1 || echo "browser: chromium not installed; its test is skipped"); } || true
+		(timeout 600 apt-get install -y -q chromium >/dev/null 2>&1 || \
+		 { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 600 apt-get install -y -q chromium >/dev/null 2>&1; } || \
+		 echo "browser: chromium not installed; its test is skipped"); } || true
 
 kube: ## build kube-apiserver and etcd from Go modules for the e2e tests (once; cached in .cache/kube)
 	@KUBE_VERSION=$(KUBE_VERSION) bash hack/kube/build.sh $(CACHE) >/dev/null

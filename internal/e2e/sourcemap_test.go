@@ -505,16 +505,7 @@ func TestLiveObjectsMapToTheirFiles(t *testing.T) {
 		ArgoCDNamespace: "argocd",
 	}
 	for _, o := range gitops {
-		switch o.Ref.Kind {
-		case "Application":
-			mctx.Applications = append(mctx.Applications, o.Node)
-		case "Kustomization":
-			mctx.Kustomizations = append(mctx.Kustomizations, o.Node)
-		case "GitRepository":
-			mctx.GitRepositories = append(mctx.GitRepositories, o.Node)
-		case "HelmRelease":
-			mctx.HelmReleases = append(mctx.HelmReleases, o.Node)
-		}
+		mctx.AddGitOps(o.Node)
 	}
 	m, err := sourcemap.NewMapper(mctx)
 	if err != nil {

@@ -96,16 +96,7 @@ func mapperFor(t *testing.T, gitops []manifest.Object, repos map[string]string, 
 	t.Helper()
 	mctx := sourcemap.Context{Repos: repos, ArgoCDNamespace: argoNS}
 	for _, o := range gitops {
-		switch o.Ref.Kind {
-		case "Application":
-			mctx.Applications = append(mctx.Applications, o.Node)
-		case "Kustomization":
-			mctx.Kustomizations = append(mctx.Kustomizations, o.Node)
-		case "GitRepository":
-			mctx.GitRepositories = append(mctx.GitRepositories, o.Node)
-		case "HelmRelease":
-			mctx.HelmReleases = append(mctx.HelmReleases, o.Node)
-		}
+		mctx.AddGitOps(o.Node)
 	}
 	m, err := sourcemap.NewMapper(mctx)
 	if err != nil {
