@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/chart/common"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/catalog"
@@ -198,7 +198,7 @@ func asMap(v any) (map[string]any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
 		return t, true
-	case chartutil.Values:
+	case common.Values:
 		return t, true
 	}
 	return nil, false

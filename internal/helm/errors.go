@@ -70,14 +70,19 @@ func (e *RenderError) Unwrap() error { return e.Err }
 // "execution error at (web/templates/x.yaml:3:4): ...".
 var helmLocation = regexp.MustCompile(`([^\s():"]+):(\d+)(?::(\d+))?`)
 
+// engineBreaks are the line breaks of Helm 4's execution errors, which
+// give the location, the action and the message each on its own indented
+// line; joined by spaces they read as Helm 3's one-line errors.
+var engineBreaks = regexp.MustCompile(`[ \t]*\n[ \t]*`)
+
 // engineError turns an error of Helm's engine into a *RenderError that
 // names the template file in the repository: the innermost location Helm
 // gives (a helper called through include fails in the helper). chartDir
 // is the chart's directory and name the chart's name (the first segment of
 // Helm's template names).
 func engineError(chartDir, name string, err error) *RenderError {
-	msg := err.Error()
-	re := &RenderError{Chart: chartDir, Msg: msg, Err: err}
+	re := &RenderError{Chart: chartDir, Msg: err.Error(), Err: err}
+	msg := engineBreaks.ReplaceAllString(strings.TrimSpace(err.Error()), " ")
 	for _, m := range helmLocation.FindAllStringSubmatchIndex(msg, -1) {
 		file, ok := templateFile(chartDir, name, msg[m[2]:m[3]])
 		if !ok {

@@ -10,10 +10,14 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	k8sversion "k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/manifest"
@@ -119,9 +123,9 @@ type session struct {
 	repo     *repo
 	r        Renderer
 	dir      string // chart directory, relative to the repository
-	files    []*loader.BufferedFile
+	files    []*archive.BufferedFile
 	chart    *chart.Chart // as loaded, for metadata and templates; never rendered
-	caps     *chartutil.Capabilities
+	caps     *common.Capabilities
 	refs     map[string]*templateRefs // by Helm template name
 	defaults string                   // the chart's values.yaml, relative to the repository; "" when absent
 }
@@ -148,18 +152,30 @@ func newSession(rp *repo, r Renderer, chartDir string) (*session, error) {
 	if err := checkDependencies(ch); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", dir, err)
 	}
-	kv, err := chartutil.ParseKubeVersion(cmp(r.KubeVersion, DefaultKubeVersion))
+	kv, err := parseKubeVersion(cmp(r.KubeVersion, DefaultKubeVersion))
 	if err != nil {
 		return nil, fmt.Errorf("kube version %q: %w", r.KubeVersion, err)
 	}
-	caps := chartutil.DefaultCapabilities.Copy()
+	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
 	s := &session{repo: rp, r: r, dir: dir, files: files, chart: ch, caps: caps}
-	if slices.ContainsFunc(files, func(f *loader.BufferedFile) bool { return f.Name == "values.yaml" }) {
+	if slices.ContainsFunc(files, func(f *archive.BufferedFile) bool { return f.Name == "values.yaml" }) {
 		s.defaults = path.Join(dir, "values.yaml")
 	}
 	s.refs = collectRefs(ch)
 	return s, nil
+}
+
+// parseKubeVersion parses the Kubernetes version of .Capabilities as
+// Helm 3 did, keeping only its numeric part (v1.34.0 for 1.34.0-gke.1),
+// where Helm 4's ParseKubeVersion keeps the suffix in
+// .Capabilities.KubeVersion.Version.
+func parseKubeVersion(v string) (*common.KubeVersion, error) {
+	sv, err := k8sversion.ParseGeneric(v)
+	if err != nil {
+		return nil, err
+	}
+	return common.ParseKubeVersion("v" + sv.String())
 }
 
 // checkDependencies refuses a chart whose Chart.yaml (or requirements.yaml)
@@ -205,15 +221,17 @@ func (s *session) renderWith(user, chartValues map[string]any) (*rendered, error
 		ch.Values = deepCopy(chartValues)
 	}
 	vals := deepCopy(user)
-	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
+	// Helm 4's ProcessDependencies is Helm 3's ProcessDependenciesWithMerge
+	// (null values kept through import-values), as helm template uses it.
+	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", s.dir, err)
 	}
-	opts := chartutil.ReleaseOptions{Name: s.r.release(), Namespace: s.r.namespace(), Revision: 1, IsInstall: true}
-	top, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, opts, s.caps, true)
+	opts := common.ReleaseOptions{Name: s.r.release(), Namespace: s.r.namespace(), Revision: 1, IsInstall: true}
+	top, err := commonutil.ToRenderValuesWithSchemaValidation(ch, vals, opts, s.caps, true)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", s.dir, err)
 	}
-	coalesced, _ := top["Values"].(chartutil.Values)
+	coalesced, _ := top["Values"].(common.Values)
 	if err := validateSchemas(ch, coalesced); err != nil {
 		return nil, fmt.Errorf("chart %s: values do not meet the chart's schema: %w", s.dir, err)
 	}
@@ -293,7 +311,7 @@ func deepCopyValue(x any) any {
 	switch t := x.(type) {
 	case map[string]any:
 		return deepCopy(t)
-	case chartutil.Values:
+	case common.Values:
 		return deepCopy(t)
 	case []any:
 		c := make([]any, len(t))
@@ -342,7 +360,7 @@ func validateSchemas(ch *chart.Chart, values map[string]any) error {
 		}
 		sv, ok := raw.(map[string]any)
 		if !ok {
-			if cv, isValues := raw.(chartutil.Values); isValues {
+			if cv, isValues := raw.(common.Values); isValues {
 				sv = cv
 			} else {
 				errs = append(errs, fmt.Sprintf("%s: values are a %T, not a map", sub.Name(), raw))

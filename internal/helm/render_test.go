@@ -304,7 +304,8 @@ func TestRenderErrorInHelper(t *testing.T) {
 	})
 	_, err := Renderer{Repo: repo}.Render("h")
 	var re *RenderError
-	if !errors.As(err, &re) || re.File != "h/templates/_helpers.tpl" || re.Line != 2 || !strings.Contains(re.Msg, "nil pointer") {
+	if !errors.As(err, &re) || re.File != "h/templates/_helpers.tpl" || re.Line != 2 ||
+		re.Msg != `executing "h.name" at <.Values.name.first>: nil pointer evaluating interface {}.first` {
 		t.Errorf("%v (%+v)", err, re)
 	}
 }

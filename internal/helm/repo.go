@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	"helm.sh/helm/v4/pkg/ignore"
 )
 
 // Limits on what is read: one file, and one chart with its subcharts.
@@ -136,7 +136,7 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // (.helmignore and its defaults honoured, byte order marks dropped), but
 // through os.Root: symbolic links are followed only inside the repository,
 // and a link to a directory is refused.
-func (r *repo) chartFiles(dir string) ([]*loader.BufferedFile, error) {
+func (r *repo) chartFiles(dir string) ([]*archive.BufferedFile, error) {
 	rules := ignore.Empty()
 	if data, err := r.readFile(path.Join(dir, ignore.HelmIgnore)); err == nil {
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
@@ -145,7 +145,7 @@ func (r *repo) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 	}
 	rules.AddDefaults()
 	fsys := r.root.FS()
-	var files []*loader.BufferedFile
+	var files []*archive.BufferedFile
 	total := 0
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -189,13 +189,13 @@ func (r *repo) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 		if total += len(data); total > maxChartBytes {
 			return fmt.Errorf("%s: the chart is larger than %d bytes", dir, maxChartBytes)
 		}
-		files = append(files, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, utf8BOM)})
+		files = append(files, &archive.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, utf8BOM)})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(files, func(f *loader.BufferedFile) bool { return f.Name == "Chart.yaml" }) {
+	if !slices.ContainsFunc(files, func(f *archive.BufferedFile) bool { return f.Name == "Chart.yaml" }) {
 		return nil, fmt.Errorf("%s: no Chart.yaml", dir)
 	}
 	return files, nil

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/chart/common"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/yamledit"
@@ -275,7 +275,7 @@ func decodeValues(n *yaml.RNode) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := chartutil.ReadValues([]byte(text))
+	v, err := common.ReadValues([]byte(text))
 	if err != nil {
 		return nil, err
 	}
