@@ -191,6 +191,7 @@ func (g *globals) load(paths []string, stdin io.Reader) (*manifest.Set, error) {
 		Stdin:          stdin,
 		Progress:       p,
 		DropControlled: g.readOnly,
+		Visit:          g.visit,
 	})
 	p(0, 0)
 	return set, nil

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/check"
 	"github.com/kmend/kmend/internal/cluster"
@@ -81,10 +84,44 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	if f.format != "table" && f.format != "json" {
 		return withCode(exitError, fmt.Errorf("-o %q: want table or json", f.format))
 	}
-	g.readOnly = true
-	in, err := g.prepareFrom(&f.selection, &f.live, args, stdin)
+	// Objects are checked as they are read, and only their heads (what
+	// locating them needs) are kept: a large snapshot is never held whole.
+	in, err := g.prepareCatalog(&f.selection)
 	if err != nil {
 		return err
+	}
+	var mu sync.Mutex
+	found := map[*yaml.RNode][]finding.Finding{}
+	visit := func(o *manifest.Object) {
+		var fs []finding.Finding
+		for _, r := range check.Run(in.controls, *o, in.check) {
+			if r.Finding.Suppression == nil {
+				fs = append(fs, r.Finding)
+			}
+		}
+		if !sourcemap.IsGitOps(o.Ref.APIVersion, o.Ref.Kind) {
+			o.Node = manifest.Head(o.Node)
+		}
+		if len(fs) > 0 {
+			mu.Lock()
+			found[o.Node] = fs
+			mu.Unlock()
+		}
+	}
+	if f.live.live {
+		if len(args) > 0 {
+			return withCode(exitError, fmt.Errorf("--cluster reads the cluster: give no PATH (%s)", strings.Join(args, " ")))
+		}
+		if in.set, err = f.live.snapshot(context.Background()); err != nil {
+			return err
+		}
+		objs := in.set.Objects
+		parallel.Each(len(objs), func(i int) { visit(&objs[i]) }, nil)
+	} else {
+		g.readOnly, g.visit = true, visit
+		if in.set, err = g.load(args, stdin); err != nil {
+			return err
+		}
 	}
 	m, err := newMapper(f.repo, f.repoURL, &f.live, in.set.Objects)
 	if err != nil {
@@ -93,17 +130,12 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 	var out []located
 	missing := false
 	objs := manifest.WithoutControlled(in.set.Objects)
-	// Checks and look-ups are independent per object: both run in
-	// parallel (the Mapper is safe for concurrent use).
+	// Look-ups are independent per object: they run in parallel (the
+	// Mapper is safe for concurrent use).
 	per := make([]*located, len(objs))
 	parallel.Each(len(objs), func(i int) {
 		o := objs[i]
-		var fs []finding.Finding
-		for _, r := range check.Run(in.controls, o, in.check) {
-			if r.Finding.Suppression == nil {
-				fs = append(fs, r.Finding)
-			}
-		}
+		fs := found[o.Node]
 		if len(fs) == 0 {
 			return
 		}

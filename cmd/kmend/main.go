@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kmend/kmend/internal/manifest"
 )
 
 // Exit codes, stable across versions.
@@ -39,12 +41,18 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot()
+	g := &globals{}
+	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	if g.stopProfile != nil {
+		if perr := g.stopProfile(); perr != nil && err == nil {
+			err = withCode(exitError, perr)
+		}
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -68,10 +76,16 @@ type globals struct {
 	// readOnly is set by commands that never edit their inputs (locate):
 	// objects a controller owns are dropped as files are read.
 	readOnly bool
+	// visit, with readOnly, sees each object as it is read (see
+	// manifest.Options.Visit).
+	visit func(*manifest.Object)
+	// cpuProfile and memProfile name pprof files to write (hidden flags,
+	// for performance reports: go tool pprof bin/kmend FILE).
+	cpuProfile, memProfile string
+	stopProfile            func() error
 }
 
-func newRoot() *cobra.Command {
-	g := &globals{}
+func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kmend",
 		Short: "Find Kubernetes security-posture violations, say why, and fix them at their source",
@@ -97,6 +111,14 @@ comments, order, indentation and --- separators are kept byte for byte.`,
 	root.PersistentFlags().BoolVar(&g.noColor, "no-color", false, "never colour output (also: NO_COLOR=1)")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress or notes on stderr")
 	root.PersistentFlags().Int64Var(&g.maxFileSize, "max-file-size", 8<<20, "refuse input files larger than `BYTES`")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	root.PersistentFlags().StringVar(&g.memProfile, "memprofile", "", "write a heap profile to `FILE` on exit")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) (err error) {
+		g.stopProfile, err = startProfile(g.cpuProfile, g.memProfile)
+		return err
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(exitError, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
 	})

@@ -39,6 +39,12 @@ type Options struct {
 	// another file are still returned: run WithoutControlled on the whole
 	// set as before. Nothing read this way can be edited.
 	DropControlled bool
+	// Visit, when set with DropControlled, is called in the reading
+	// goroutine for each object a file keeps, before the next file is
+	// read; it may replace o.Node, for example by Head(o.Node) once the
+	// object is checked, so that a large snapshot is never held whole.
+	// Calls run concurrently.
+	Visit func(o *Object)
 }
 
 // Set is what Load read: the files, the objects in them, files skipped on
@@ -201,9 +207,13 @@ func parseFile(path string, opts Options) parsedFile {
 
 func parseData(path string, data []byte, opts Options) parsedFile {
 	if opts.DropControlled {
-		// Read only: the checks Parse makes for editing are not needed.
+		// Read only: the checks Parse makes for editing are not needed,
+		// and a cluster snapshot's controlled objects need no tree.
+		if objs, ok := readList(path, data); ok {
+			return visited(objs, opts)
+		}
 		if f, ok := DecodeForReading(path, data, limit(opts)); ok {
-			return parsedFile{objects: slices.Clip(WithoutControlled(objectsOf(f, nil)))}
+			return visited(WithoutControlled(objectsOf(f, nil)), opts)
 		}
 	}
 	f, err := yamledit.Parse(path, data, opts.Limits)
@@ -215,9 +225,23 @@ func parseData(path string, data []byte, opts Options) parsedFile {
 	}
 	objs := objectsOf(f, nil)
 	if opts.DropControlled {
-		return parsedFile{objects: slices.Clip(WithoutControlled(objs))}
+		return visited(WithoutControlled(objs), opts)
 	}
 	return parsedFile{file: f, objects: objs}
+}
+
+// visited is the result of a file read with DropControlled: its objects,
+// each passed to Options.Visit.
+func visited(objs []Object, opts Options) parsedFile {
+	if opts.Visit != nil {
+		for i := range objs {
+			opts.Visit(&objs[i])
+		}
+	}
+	if objs == nil {
+		objs = []Object{}
+	}
+	return parsedFile{objects: slices.Clip(objs)}
 }
 
 func (s *Set) add(path string, data []byte, opts Options) { s.merge(parseData(path, data, opts)) }

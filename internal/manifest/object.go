@@ -138,3 +138,24 @@ func controllerUID(n *yaml.RNode) string {
 	}
 	return ""
 }
+
+// Head returns a mapping of n's first apiVersion, kind and metadata
+// entries, sharing their nodes with n: what identifies the object, where
+// it comes from and who controls it, without its spec and status. A node
+// that is not a mapping is returned as it is.
+func Head(n *yaml.RNode) *yaml.RNode {
+	root := n.YNode()
+	if root == nil || root.Kind != yaml.MappingNode {
+		return n
+	}
+	head := &yaml.Node{Kind: yaml.MappingNode, Tag: root.Tag, Style: root.Style, Line: root.Line, Column: root.Column}
+	for _, k := range []string{"apiVersion", "kind", "metadata"} {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == k {
+				head.Content = append(head.Content, root.Content[i], root.Content[i+1])
+				break
+			}
+		}
+	}
+	return yaml.NewRNode(head)
+}

@@ -1,0 +1,633 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/parallel"
+	"github.com/kmend/kmend/internal/yamledit"
+)
+
+// A snapshot of a cluster (kubectl get -o yaml) is one List document whose
+// items are mostly Pods and ReplicaSets that another item controls: read
+// only (DropControlled), they are dropped anyway. readList drops them
+// without building their trees. It cuts the List's items apart as text,
+// parses of each item only its head (apiVersion, kind, metadata) to learn
+// its UID and controller, and parses in full, in parallel, only the items
+// that are kept. The result is the one the general path gives,
+// WithoutControlled(objects of the decoded file), object for object: every
+// step that cannot prove this falls back (ok is false, or the item is
+// parsed in full). One difference is by design: a syntax error after the
+// head of an item that is dropped is not seen, where the general path
+// refuses the whole file. The last item is always parsed in full, so a
+// snapshot cut short is still refused.
+//
+// Why cutting text is safe: in a block sequence at indentation n, an item
+// starts with "- " at column n, and every other line of the item that is
+// not blank is indented by more than n, except a continuation line of a
+// quoted scalar or a flow collection, which a cut there would leave
+// unterminated, so the item fails to parse and the whole file takes the
+// general path. A line at column n+2 is likewise a key of the item's
+// mapping or inside such a scalar: a head cut before one is either whole
+// top-level entries or a parse error. Comments, CR line breaks, anchors
+// and templates are left to the general path.
+
+// listItem is one item of a List, as text.
+type listItem struct {
+	start, end int // data[start:end], from its "- " to the next item
+	line       int // 1-based line of its "- "
+	head       int // end of its head (apiVersion, kind, metadata), or 0
+}
+
+// minListItems: files with fewer items take the general path, where the
+// saving would not pay for the second look at their heads.
+const minListItems = 8
+
+// readList returns the objects of data, a snapshot List at path, that no
+// other object of the file controls; ok is false when data is not a List
+// this path can read exactly, and the caller must use the general path.
+func readList(path string, data []byte) (objs []Object, ok bool) {
+	objs, _, ok = readListItems(path, data)
+	return objs, ok
+}
+
+// readListItems is readList; it also returns the items dropped without
+// being parsed in full, for tests.
+func readListItems(path string, data []byte) (objs []Object, unparsed []listItem, ok bool) {
+	// Templates and aliases (which yamledit.Parse bounds) are for the
+	// general path.
+	if bytes.Contains(data, []byte("{{")) || bytes.IndexByte(data, '*') >= 0 {
+		return nil, nil, false
+	}
+	items, ind, ok := splitList(data)
+	if !ok || len(items) < minListItems {
+		return nil, nil, false
+	}
+	// Pass 1: the heads, for every item's reference and controller.
+	type head struct {
+		ref        finding.ObjectRef
+		object     bool   // ObjectRefOf succeeded
+		controller string // controllerUID
+		full       *yaml.Node
+		failed     bool
+	}
+	heads := make([]head, len(items))
+	parallel.Each(len(items), func(i int) {
+		it := items[i]
+		h := &heads[i]
+		// Only an item with owner references can be dropped: one whose
+		// head does not name them (literally: a key written with escapes
+		// would have a '\\') is parsed in full at once. So is the last
+		// item: a file cut short ends in it.
+		if it.head > 0 && i < len(items)-1 && mayHaveOwners(data[it.start:it.head]) {
+			if f, ok := scanHead(data[it.start:it.head], ind+2); ok {
+				h.ref.Kind, h.ref.UID, h.object, h.controller = f.kind, f.uid, f.object, f.controller
+				return
+			}
+			if n, err := parseItem(data[it.start:it.head], ind, it.line); err == nil && hasKeys(n, "apiVersion", "kind", "metadata") {
+				h.ref, h.object = ObjectRefOf(yaml.NewRNode(n))
+				h.controller = controllerUID(yaml.NewRNode(n))
+				return
+			}
+		}
+		n, err := parseItem(data[it.start:it.end], ind, it.line)
+		if err != nil {
+			h.failed = true
+			return
+		}
+		h.full = n
+		if n.Kind == yaml.MappingNode {
+			h.ref, h.object = ObjectRefOf(yaml.NewRNode(n))
+			h.controller = controllerUID(yaml.NewRNode(n))
+		}
+	}, nil)
+	uids := make(map[string]bool, len(items))
+	for _, h := range heads {
+		if h.failed {
+			return nil, nil, false
+		}
+		if h.object && h.ref.UID != "" {
+			uids[h.ref.UID] = true
+		}
+	}
+	// Pass 2: the items kept, in full.
+	keep := func(h head) bool {
+		return !(h.object && !strings.HasSuffix(h.ref.Kind, "List") && h.controller != "" && uids[h.controller])
+	}
+	var failed atomic.Bool
+	parallel.Each(len(items), func(i int) {
+		h := &heads[i]
+		if h.full != nil || !keep(*h) {
+			return
+		}
+		n, err := parseItem(data[items[i].start:items[i].end], ind, items[i].line)
+		if err != nil {
+			failed.Store(true)
+			return
+		}
+		h.full = n
+	}, nil)
+	if failed.Load() {
+		return nil, nil, false
+	}
+	// The List's document is document 0: splitList saw one only.
+	f, d := &yamledit.File{Path: path}, &yamledit.Doc{Index: 0, Line: 1}
+	for i, h := range heads {
+		switch {
+		case h.full == nil:
+			unparsed = append(unparsed, items[i])
+		case keep(h):
+			objs = object(objs, f, d, yaml.NewRNode(h.full), []string{"items", strconv.Itoa(i)})
+		}
+	}
+	return objs, unparsed, true
+}
+
+// mayHaveOwners says whether an item's head may hold owner references.
+func mayHaveOwners(head []byte) bool {
+	return bytes.Contains(head, []byte("ownerReferences")) || bytes.IndexByte(head, '\\') >= 0
+}
+
+// hasKeys says whether mapping n has every key.
+func hasKeys(n *yaml.Node, keys ...string) bool {
+	for _, k := range keys {
+		if field(n, k) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// parseItem parses one item's text (from its "- "), turned into a mapping
+// indented as the item's was, and moves its lines to where they are in
+// the file. It returns the item's root node.
+func parseItem(text []byte, ind, line int) (n *yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil { // yaml.v3 panics on some inputs
+			n, err = nil, errInternal
+		}
+	}()
+	b := make([]byte, len(text))
+	copy(b, text)
+	b[ind] = ' ' // "- " becomes "  ": the item's mapping keeps its columns
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) != 1 {
+		return nil, errInternal
+	}
+	shiftLines(doc.Content[0], line-1)
+	return doc.Content[0], nil
+}
+
+var errInternal = errors.New("a List item does not decode on its own")
+
+// decodeDocs decodes every document of data.
+func decodeDocs(data []byte) (docs []*yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			docs, err = nil, errInternal
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			return docs, nil
+		} else if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &n)
+	}
+}
+
+func shiftLines(n *yaml.Node, by int) {
+	n.Line += by
+	for _, c := range n.Content {
+		shiftLines(c, by)
+	}
+}
+
+// splitList cuts data, a file holding one List document written as
+// kubectl writes it (a block mapping at column 0 with a key "items:" whose
+// block sequence starts on the next line), into its items. ind is the
+// column of the items' "- ". ok is false for anything else.
+func splitList(data []byte) (items []listItem, ind int, ok bool) {
+	if bytes.IndexByte(data, '\r') >= 0 || bytes.HasPrefix(data, []byte("%")) {
+		return nil, 0, false
+	}
+	// Find "items:" alone on a line at column 0.
+	at, line := -1, 1
+	for off := 0; off < len(data); {
+		end := lineEnd(data, off)
+		if string(data[off:end]) == "items:" {
+			at = off
+			break
+		}
+		off = end + 1
+		line++
+	}
+	if at < 0 {
+		return nil, 0, false
+	}
+	headerEnd := lineEnd(data, at) + 1
+	// The items region: its first line fixes the indentation of "- ".
+	off, line := headerEnd, line+1
+	if off >= len(data) {
+		return nil, 0, false
+	}
+	first := data[off:lineEnd(data, off)]
+	ind = len(first) - len(bytes.TrimLeft(first, " "))
+	if !bytes.HasPrefix(first[ind:], []byte("- ")) {
+		return nil, 0, false
+	}
+	prefix := append(bytes.Repeat([]byte(" "), ind), '-', ' ')
+	keyInd := ind + 2
+	var cur *listItem
+	var fields [3]bool // apiVersion, kind, metadata seen in cur
+	for off < len(data) {
+		end := lineEnd(data, off)
+		l := data[off:end]
+		if bytes.Contains(l, []byte("#")) && isComment(l) {
+			return nil, 0, false
+		}
+		indent := len(l) - len(bytes.TrimLeft(l, " "))
+		switch {
+		case indent == len(l): // blank
+		case bytes.HasPrefix(l, prefix):
+			if cur != nil {
+				cur.end = off
+				items = append(items, *cur)
+			}
+			// Every item must be a mapping whose first key is on its
+			// first line ("- apiVersion: v1"): parsed alone, as "  "
+			// and the rest, it is then parsed as it is in the List.
+			if !simpleKey.Match(l[keyInd:]) {
+				return nil, 0, false
+			}
+			cur = &listItem{start: off, line: line}
+			fields = [3]bool{}
+			fields = headKey(l[keyInd:], fields)
+		case indent < keyInd:
+			// The end of the items region (a key of the List, "---").
+			if cur == nil || indent > ind {
+				return nil, 0, false
+			}
+			cur.end = off
+			items = append(items, *cur)
+			cur = nil
+			if !listTail(data, headerEnd, off) {
+				return nil, 0, false
+			}
+			return items, ind, true
+		case indent == keyInd:
+			if cur.head == 0 && fields == [3]bool{true, true, true} {
+				cur.head = off
+			}
+			fields = headKey(l[keyInd:], fields)
+		}
+		off = end + 1
+		line++
+	}
+	if cur == nil || !listTail(data, headerEnd, len(data)) {
+		return nil, 0, false
+	}
+	cur.end = len(data)
+	return append(items, *cur), ind, true
+}
+
+// simpleKey matches a line that starts with a plain key and its ": ".
+var simpleKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]*:( |$)`)
+
+// headKey marks which of apiVersion, kind and metadata l, a line at the
+// item's key indentation, is the key of.
+func headKey(l []byte, seen [3]bool) [3]bool {
+	for i, k := range []string{"apiVersion:", "kind:", "metadata:"} {
+		if bytes.HasPrefix(l, []byte(k)) {
+			seen[i] = true
+		}
+	}
+	return seen
+}
+
+// isComment says whether line l holds a YAML comment: a '#' at its start
+// or after a space. (It may also be inside a quoted scalar; the general
+// path decides then.)
+func isComment(l []byte) bool {
+	for i, c := range l {
+		if c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// listTail checks that what surrounds the items region (data[:headerEnd]
+// and data[tail:]) is one document, a List: a mapping with an apiVersion
+// and a kind ending in "List", whose first "items" key is the one split.
+func listTail(data []byte, headerEnd, tail int) bool {
+	rest := make([]byte, 0, headerEnd+len(data)-tail)
+	rest = append(rest, data[:headerEnd]...)
+	rest = append(rest, data[tail:]...)
+	docs, err := decodeDocs(rest)
+	if err != nil || len(docs) != 1 || len(docs[0].Content) != 1 {
+		return false
+	}
+	root := docs[0].Content[0]
+	ref, ok := ObjectRefOf(yaml.NewRNode(root))
+	items := field(root, "items")
+	return ok && strings.HasSuffix(ref.Kind, "List") && items != nil && items.Kind == yaml.ScalarNode && items.Tag == yaml.NodeTagNull
+}
+
+func lineEnd(data []byte, off int) int {
+	if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+		return off + i
+	}
+	return len(data)
+}
+
+// headFacts is what dropping an item needs to know of it, as ObjectRefOf
+// and controllerUID read it.
+type headFacts struct {
+	object     bool   // it has an apiVersion and a kind
+	kind, uid  string // its kind and metadata.uid
+	controller string // the uid of its first controlling owner reference
+}
+
+// headLine is one line of a head in the plain form scanHead reads.
+type headLine struct {
+	n     int    // indentation of the key (of the "- " for an entry)
+	seq   bool   // a sequence entry: "- ..."
+	key   string // "" for an entry that is a value
+	val   []byte // nil for "key:"
+	isKey bool
+}
+
+// scanHead reads the facts of an item's head, text from its "- " (at
+// column keyInd-2) to the end of its head, without a YAML parser, when
+// every line of it is in the plain form kubectl writes: "key: value",
+// "key:", "- key: value" or "- value", with values that are plain,
+// quoted on one line, {} or [], and indentation that only grows after a
+// "key:" or into an entry. ok is false for anything else, and the head is
+// parsed. FuzzReadList checks it against the parser.
+func scanHead(text []byte, keyInd int) (f headFacts, ok bool) {
+	for _, c := range text {
+		if (c < ' ' && c != '\n') || c >= 0x7f { // printable ASCII only
+			return f, false
+		}
+	}
+	lines, ok := headLines(text, keyInd)
+	if !ok {
+		return f, false
+	}
+	// The item's keys.
+	var apiVersion, kind *string
+	meta := -1
+	for i, l := range lines {
+		if l.n != keyInd || l.seq {
+			continue
+		}
+		switch v := scalarValue(l.val); {
+		case l.key == "apiVersion" && apiVersion == nil:
+			apiVersion = &v
+		case l.key == "kind" && kind == nil:
+			kind = &v
+		case l.key == "metadata" && meta < 0:
+			meta = i
+		}
+	}
+	if apiVersion == nil || kind == nil || meta < 0 {
+		return f, false // the parser decides what such a head is
+	}
+	f.object, f.kind = *apiVersion != "" && *kind != "", *kind
+	if lines[meta].val != nil {
+		return f, string(lines[meta].val) == "{}" // no uid, no owners
+	}
+	// metadata's keys, up to the item's next key.
+	block := lines[meta+1:]
+	for i, l := range block {
+		if l.n == keyInd {
+			if l.seq {
+				return f, false // a sequence: let the parser say
+			}
+			block = block[:i]
+			break
+		}
+	}
+	if len(block) > 0 && block[0].n != keyInd+2 {
+		return f, false // metadata's keys are two columns in (headLines keeps them there)
+	}
+	refs := -1
+	uidSeen := false
+	for i, l := range block {
+		if l.n != keyInd+2 || l.seq {
+			continue
+		}
+		switch {
+		case l.key == "uid" && !uidSeen:
+			uidSeen, f.uid = true, rawValue(l.val)
+		case l.key == "ownerReferences" && refs < 0:
+			refs = i
+		}
+	}
+	if refs < 0 {
+		return f, true
+	}
+	if v := block[refs].val; v != nil {
+		return f, string(v) == "[]"
+	}
+	// The references: entries at the indentation of the first "- ", each a
+	// mapping of the key on its line and the keys two columns in.
+	entries := block[refs+1:]
+	for i, l := range entries {
+		if l.n == keyInd+2 && !l.seq {
+			entries = entries[:i]
+			break
+		}
+	}
+	if len(entries) == 0 {
+		return f, true // ownerReferences: null
+	}
+	at := entries[0].n
+	if !entries[0].seq {
+		return f, false
+	}
+	for i := 0; i < len(entries); {
+		e := entries[i]
+		if !e.seq || e.n != at {
+			return f, false
+		}
+		ctrl, uid := "", ""
+		ctrlSeen, uidSeen := false, false
+		take := func(l headLine) {
+			switch {
+			case l.key == "controller" && !ctrlSeen:
+				ctrlSeen, ctrl = true, rawValue(l.val)
+			case l.key == "uid" && !uidSeen:
+				uidSeen, uid = true, rawValue(l.val)
+			}
+		}
+		mapping := e.isKey
+		if mapping {
+			take(e)
+		}
+		for i++; i < len(entries) && !(entries[i].n == at && entries[i].seq); i++ {
+			l := entries[i]
+			switch {
+			case l.n < at+2 || !mapping:
+				return f, false
+			case l.n == at+2 && !l.seq:
+				take(l)
+			}
+		}
+		if mapping && ctrl == "true" {
+			f.controller = uid
+			return f, true
+		}
+	}
+	return f, true
+}
+
+// headLines splits a head into lines and checks the form scanHead reads.
+func headLines(text []byte, keyInd int) ([]headLine, bool) {
+	var out []headLine
+	type level struct {
+		n      int
+		seq    bool     // a sequence's entries, not a mapping's keys
+		last   headLine // the last line at this level
+		lastAt int      // its index in out
+	}
+	levels := []level{{n: keyInd}} // the open blocks
+	first := true
+	for len(text) > 0 {
+		var l []byte
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			l, text = text[:i], text[i+1:]
+		} else {
+			l, text = text, nil
+		}
+		n := len(l) - len(bytes.TrimLeft(l, " "))
+		r := l[n:]
+		if first { // the item's "- " stands for its indentation
+			n, r, first = keyInd, l[keyInd:], false
+		}
+		if len(r) == 0 {
+			continue
+		}
+		h := headLine{n: n}
+		if bytes.HasPrefix(r, []byte("- ")) {
+			h.seq, r = true, r[2:]
+		}
+		var val []byte
+		h.key, val, h.isKey = keyLine(r)
+		switch {
+		case h.isKey && (val == nil || safeValue(val)):
+			h.val = val
+		case !h.isKey && h.seq && safeValue(r):
+			h.val = r
+		default:
+			return nil, false
+		}
+		// Indentation grows only under "key:", or into an entry's keys,
+		// and comes back only to a level it left. A level holds entries
+		// or keys, not both, except for the entries of a sequence written
+		// at the indentation of its "key:".
+		if len(out) > 0 {
+			p := out[len(out)-1]
+			if h.n > p.n {
+				if !(p.isKey && p.val == nil) && !(p.seq && p.isKey && h.n == p.n+2 && !h.seq) {
+					return nil, false
+				}
+				levels = append(levels, level{n: h.n, seq: h.seq})
+			}
+			for len(levels) > 1 && levels[len(levels)-1].n > h.n {
+				levels = levels[:len(levels)-1]
+			}
+			lv := &levels[len(levels)-1]
+			if lv.n != h.n {
+				return nil, false
+			}
+			if lv.seq != h.seq && (lv.seq || !(lv.last.seq || lv.lastAt == len(out)-1 && lv.last.isKey && lv.last.val == nil)) {
+				return nil, false
+			}
+			lv.last, lv.lastAt = h, len(out)
+		} else {
+			levels[0].last = h
+		}
+		out = append(out, h)
+	}
+	return out, true
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]*`)
+
+// keyLine splits "key: value" or "key:"; val is nil for "key:".
+func keyLine(r []byte) (key string, val []byte, ok bool) {
+	k := plainKey.Find(r)
+	if k == nil || len(k) == len(r) || r[len(k)] != ':' {
+		return "", nil, false
+	}
+	rest := r[len(k)+1:]
+	if len(rest) == 0 {
+		return string(k), nil, true
+	}
+	if rest[0] != ' ' || len(rest) == 1 {
+		return "", nil, false
+	}
+	return string(k), rest[1:], true
+}
+
+// safeValue says whether v is a value scanHead reads exactly: {} or [],
+// a quoted scalar whole on its line without escapes, or a plain scalar
+// that cannot be anything else.
+func safeValue(v []byte) bool {
+	if len(v) == 0 || v[len(v)-1] == ' ' {
+		return false
+	}
+	switch s := string(v); {
+	case s == "{}" || s == "[]":
+		return true
+	case v[0] == '"':
+		in := v[1:]
+		return len(v) >= 2 && v[len(v)-1] == '"' && bytes.IndexAny(in[:len(in)-1], "\"\\") < 0
+	case v[0] == '\'':
+		return len(v) >= 2 && v[len(v)-1] == '\'' && !bytes.Contains(bytes.ReplaceAll(v[1:len(v)-1], []byte("''"), nil), []byte("'"))
+	case strings.ContainsRune("-?:,[]{}#&*!|>%@` ", rune(v[0])):
+		return false
+	default:
+		return !bytes.Contains(v, []byte(": ")) && !bytes.Contains(v, []byte(" #")) && v[len(v)-1] != ':'
+	}
+}
+
+// rawValue is a scalar's value as yaml.Node.Value holds it: quotes
+// removed; "" for none, {} and [].
+func rawValue(v []byte) string {
+	switch {
+	case v == nil, string(v) == "{}", string(v) == "[]":
+		return ""
+	case v[0] == '"':
+		return string(v[1 : len(v)-1])
+	case v[0] == '\'':
+		return strings.ReplaceAll(string(v[1:len(v)-1]), "''", "'")
+	}
+	return string(v)
+}
+
+// scalarValue is rawValue read as GetMeta reads apiVersion and kind: a
+// null is "".
+func scalarValue(v []byte) string {
+	switch s := string(v); s {
+	case "~", "null", "Null", "NULL":
+		return ""
+	}
+	return rawValue(v)
+}
