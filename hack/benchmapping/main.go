@@ -3,19 +3,20 @@
 // figures come from `kmend locate` under hack/benchrun; this says where
 // the time goes.
 //
-//	benchmapping phases -repo DIR [-repo-url URL] [-drop-controlled] [-workers N] [-cpuprofile F] [-memprofile F] LIVE...
+//	benchmapping phases -repo DIR [-repo-url URL] [-general] [-workers N] [-cpuprofile F] [-memprofile F] LIVE...
 //
 // does what `kmend locate LIVE... --repo DIR --repo-url URL` does: load the
-// snapshot (manifest.Load), keep the objects no other object controls,
-// check them with the built-in catalog, build a sourcemap.Mapper with the
+// snapshot (manifest.Load with DropControlled, each object checked with
+// the built-in catalog as it is read and only its head kept), keep the
+// objects no other object controls, build a sourcemap.Mapper with the
 // snapshot's Argo CD and Flux objects, and locate every object with
 // findings. It prints one line per phase, "phase seconds live-MiB
 // allocated-MiB" (the Go heap live after the phase, measured after a
 // collection that is not timed, and the bytes the phase allocated), then
-// "total seconds peak-RSS-MiB objects located". The first Locate call indexes the checkout: it is its own
-// phase. -drop-controlled and -workers try what kmend locate does not do
-// (yet): load with manifest.Options.DropControlled, and check and locate
-// on several goroutines (a Mapper is safe for concurrent use).
+// "total seconds peak-RSS-MiB objects located". The first Locate call
+// indexes the checkout: it is its own phase. -general takes the path
+// every other command takes instead: every file parsed whole and kept,
+// then the objects checked (a phase of its own).
 //
 //	benchmapping cache -repo DIR [-app APP]
 //
@@ -45,6 +46,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/catalog"
 	"github.com/kmend/kmend/internal/check"
@@ -100,8 +103,8 @@ func phases(args []string) error {
 	repoURL := fl.String("repo-url", "", "its URL")
 	cpu := fl.String("cpuprofile", "", "write a CPU profile")
 	mem := fl.String("memprofile", "", "write a heap profile at the end")
-	drop := fl.Bool("drop-controlled", false, "load with manifest.Options.DropControlled (what kmend locate does not do yet)")
-	workers := fl.Int("workers", 1, "check and locate on this many goroutines (kmend locate uses 1)")
+	general := fl.Bool("general", false, "load every file whole, then check (the path of scan and fix)")
+	workers := fl.Int("workers", runtime.GOMAXPROCS(0), "check and locate on this many goroutines (kmend locate uses GOMAXPROCS)")
 	fl.Parse(args)
 	if *repo == "" || fl.NArg() == 0 {
 		usage()
@@ -141,7 +144,32 @@ func phases(args []string) error {
 	controls := cat.All()
 	phase("catalog")
 
-	set := manifest.Load(fl.Args(), manifest.Options{Limits: yamledit.Options{MaxBytes: manifest.DefaultMaxBytes}, DropControlled: *drop})
+	findingsOf := func(o manifest.Object) (fs []finding.Finding) {
+		for _, r := range check.Run(controls, o, check.Options{}) {
+			if r.Finding.Suppression == nil {
+				fs = append(fs, r.Finding)
+			}
+		}
+		return fs
+	}
+	opts := manifest.Options{Limits: yamledit.Options{MaxBytes: manifest.DefaultMaxBytes}}
+	var mu sync.Mutex
+	found := map[*yaml.RNode]bool{}
+	if !*general { // as kmend locate reads
+		opts.DropControlled = true
+		opts.Visit = func(o *manifest.Object) {
+			fs := findingsOf(*o)
+			if !sourcemap.IsGitOps(o.Ref.APIVersion, o.Ref.Kind) {
+				o.Node = manifest.Head(o.Node)
+			}
+			if len(fs) > 0 {
+				mu.Lock()
+				found[o.Node] = true
+				mu.Unlock()
+			}
+		}
+	}
+	set := manifest.Load(fl.Args(), opts)
 	if len(set.Errors) > 0 {
 		return fmt.Errorf("loading: %v", set.Errors[0])
 	}
@@ -150,21 +178,22 @@ func phases(args []string) error {
 	top := manifest.WithoutControlled(set.Objects)
 	phase("owners")
 
-	findings := make([][]finding.Finding, len(top))
-	each(*workers, len(top), func(i int) {
-		for _, r := range check.Run(controls, top[i], check.Options{}) {
-			if r.Finding.Suppression == nil {
-				findings[i] = append(findings[i], r.Finding)
+	if *general {
+		each(*workers, len(top), func(i int) {
+			if len(findingsOf(top[i])) > 0 {
+				mu.Lock()
+				found[top[i].Node] = true
+				mu.Unlock()
 			}
-		}
-	})
+		})
+		phase("check")
+	}
 	var jobs []manifest.Object
-	for i, o := range top {
-		if len(findings[i]) > 0 {
+	for _, o := range top {
+		if found[o.Node] {
 			jobs = append(jobs, o)
 		}
 	}
-	phase("check")
 
 	ctx := sourcemap.Context{Repos: map[string]string{"": *repo}}
 	if *repoURL != "" {
