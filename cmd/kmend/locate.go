@@ -192,23 +192,33 @@ func newMapper(repo, repoURL string, live *clusterFlags, inputs []manifest.Objec
 	return sourcemap.NewMapper(ctx)
 }
 
-// writeLocatedJSON writes the list as an indented JSON array, one element
-// at a time: a report of a large cluster is never held whole in memory.
+// writeLocatedJSON writes the list as an indented JSON array, one window
+// of elements at a time, each window marshalled in parallel: a report of
+// a large cluster is never held whole in memory, and is written at the
+// speed of the cores.
 func writeLocatedJSON(w io.Writer, out []located) error {
 	if len(out) == 0 {
 		_, err := io.WriteString(w, "[]\n")
 		return err
 	}
+	const window = 512
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[\n  ")
-	for i := range out {
-		b, err := json.MarshalIndent(&out[i], "  ", "  ")
-		if err != nil {
-			return err
-		}
-		bw.Write(b)
-		if i < len(out)-1 {
-			bw.WriteString(",\n  ")
+	bufs := make([][]byte, window)
+	errs := make([]error, window)
+	for start := 0; start < len(out); start += window {
+		n := min(window, len(out)-start)
+		parallel.Each(n, func(i int) {
+			bufs[i], errs[i] = json.MarshalIndent(&out[start+i], "  ", "  ")
+		}, nil)
+		for i := range n {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			bw.Write(bufs[i])
+			if start+i < len(out)-1 {
+				bw.WriteString(",\n  ")
+			}
 		}
 	}
 	bw.WriteString("\n]\n")
