@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kmend/kmend/internal/finding"
 )
 
 const gitops = "../../fixtures/sourcemap/argocd"
@@ -49,5 +54,30 @@ func TestLocateSnapshotWalksOwners(t *testing.T) {
 	if !strings.Contains(out, "Deployment/shop/storefront") || !strings.Contains(out, "apps/storefront/storefront.yaml:18") ||
 		strings.Contains(out, "ReplicaSet/") || strings.Contains(out, "Pod/") {
 		t.Fatalf("output:\n%s", out)
+	}
+}
+
+// TestWriteLocatedJSONWindows: the report written a window at a time is
+// the indented array encoding/json writes at once, across windows.
+func TestWriteLocatedJSONWindows(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 1500} {
+		out := make([]located, n)
+		for i := range out {
+			out[i] = located{Object: finding.ObjectRef{Kind: "Deployment", Name: fmt.Sprintf("web-%d", i)}, Error: "e"}
+		}
+		var got bytes.Buffer
+		if err := writeLocatedJSON(&got, out); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			want = []byte("[]")
+		}
+		if got.String() != string(want)+"\n" {
+			t.Fatalf("%d elements: the windowed report differs from json.MarshalIndent", n)
+		}
 	}
 }
