@@ -295,8 +295,8 @@ func (g *globals) emit(w io.Writer, rep *output.Report, format string, verbose b
 	if len(rep.Errors) > 0 {
 		return withCode(exitError, nil)
 	}
-	for _, fd := range rep.Findings {
-		if fd.Severity >= failOn {
+	for i := range rep.Findings {
+		if rep.Findings[i].Severity >= failOn {
 			return withCode(exitFindings, nil)
 		}
 	}

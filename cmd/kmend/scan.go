@@ -108,12 +108,23 @@ func buildReport(inputs []string, set *manifest.Set, controls []*catalog.Control
 	for _, sk := range set.Skipped {
 		rep.Skipped = append(rep.Skipped, output.Skipped{File: sk.Path, Reason: sk.Reason})
 	}
-	rep.Findings = make([]finding.Finding, 0, len(results))
-	for _, r := range results {
-		if r.Finding.Suppression != nil {
-			rep.Suppressed = append(rep.Suppressed, r.Finding)
+	// Findings are large: count the suppressed ones first so that each
+	// list is allocated once, and copy each finding once.
+	suppressed := 0
+	for i := range results {
+		if results[i].Finding.Suppression != nil {
+			suppressed++
+		}
+	}
+	rep.Findings = make([]finding.Finding, 0, len(results)-suppressed)
+	if suppressed > 0 {
+		rep.Suppressed = make([]finding.Finding, 0, suppressed)
+	}
+	for i := range results {
+		if f := &results[i].Finding; f.Suppression != nil {
+			rep.Suppressed = append(rep.Suppressed, *f)
 		} else {
-			rep.Findings = append(rep.Findings, r.Finding)
+			rep.Findings = append(rep.Findings, *f)
 		}
 	}
 	finding.Sort(rep.Findings)

@@ -1,10 +1,10 @@
 package check
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -53,39 +53,57 @@ type Options struct {
 // only checked by object-level controls. Exempted findings come back with
 // Finding.Suppression set.
 func Run(controls []*catalog.Control, obj manifest.Object, opts Options) []Result {
-	var out []Result
+	root := obj.Node.YNode()
 	tp, hasTemplate := TemplatePath(obj.Ref.Kind)
-	var tmpl *yaml.RNode
+	// Results are large: they gather in a reused buffer and are copied
+	// once into a slice of the right size.
+	buf := resultBuffers.Get().(*[]Result)
+	e := &evaluator{obj: obj, root: root, tp: tp, out: *buf}
 	if hasTemplate {
-		tmpl = lookupPath(obj.Node, tp)
+		e.tmpl = lookupNode(root, tp...)
+		e.prefix = strings.Join(tp, ".")
 	}
-	ex := exemptions(obj.Node, tmpl)
+	ex := exemptions(root, e.tmpl)
 	for _, c := range controls {
 		if !applies(c, obj.Ref.Kind) {
 			continue
 		}
-		e := &evaluator{c: c, obj: obj, params: params(c, opts.Params[c.ID]), tp: tp, tmpl: tmpl}
+		e.c, e.params = c, params(c, opts.Params[c.ID])
+		start := len(e.out)
 		switch c.Check.Level {
 		case catalog.LevelObject:
 			e.object()
 		case catalog.LevelPod:
-			if tmpl != nil {
+			if e.tmpl != nil {
 				e.pod()
 			}
 		case catalog.LevelContainer:
-			if tmpl != nil {
+			if e.tmpl != nil {
 				e.containers()
 			}
 		}
-		for i := range e.out {
-			if s := ex.match(c); s != nil {
-				e.out[i].Finding.Suppression = s
+		if len(e.out) == start {
+			continue
+		}
+		if s := ex.match(c); s != nil {
+			for i := start; i < len(e.out); i++ {
+				cp := *s
+				e.out[i].Finding.Suppression = &cp
 			}
 		}
-		out = append(out, e.out...)
 	}
+	var out []Result
+	if len(e.out) > 0 {
+		out = slices.Clone(e.out)
+	}
+	clear(e.out) // drop the references to the object
+	*buf = e.out[:0]
+	resultBuffers.Put(buf)
 	return out
 }
+
+// resultBuffers hold empty slices whose capacity Run reuses.
+var resultBuffers = sync.Pool{New: func() any { return new([]Result) }}
 
 func applies(c *catalog.Control, kind string) bool {
 	if len(c.Match.Kinds) > 0 {
@@ -94,73 +112,172 @@ func applies(c *catalog.Control, kind string) bool {
 	return slices.Contains(catalog.WorkloadKinds, kind)
 }
 
-func lookupPath(n *yaml.RNode, path []string) *yaml.RNode {
-	if len(path) == 0 {
-		return n
-	}
-	return lookup(n, path...)
-}
-
+// evaluator checks one object; c and params are the control being
+// evaluated, results accumulate in out.
 type evaluator struct {
+	obj  manifest.Object
+	root *yaml.Node
+	tp   []string
+	// tmpl is the pod template (nil when the kind has none or it is
+	// missing); prefix is its printable path.
+	tmpl   *yaml.Node
+	prefix string
+	// ctrs caches the containers of each type, read on first use.
+	ctrs []containerList
+	// vals is scratch space for the values of a field.
+	vals []value
+	out  []Result
+
 	c      *catalog.Control
-	obj    manifest.Object
 	params map[string]string
-	tp     []string
-	tmpl   *yaml.RNode
-	out    []Result
 }
 
-// value is one resolved field: its node (nil when absent), printable path
-// from the object's root, and JSON pointer from the level's base.
-type value struct {
-	node *yaml.RNode
+// container is one container of the pod template.
+type container struct {
+	node  *yaml.Node
+	name  string
+	index int
+	// path is the container's printable path from the object's root.
 	path string
-	ptr  string
 }
 
-// resolve walks a field below base. A field with [] yields one value per
-// (filtered) element; a missing list yields nothing.
-func (e *evaluator) resolve(base *yaml.RNode, basePath, basePtr string, f catalog.Field) []value {
-	if len(f) == 0 {
-		return []value{{node: base, path: basePath, ptr: basePtr}}
+type containerList struct {
+	typ  string
+	list []container
+}
+
+// containersOf returns the containers of one type (containers,
+// initContainers or ephemeralContainers), reading them once per object.
+func (e *evaluator) containersOf(typ string) []container {
+	for _, cl := range e.ctrs {
+		if cl.typ == typ {
+			return cl.list
+		}
 	}
-	seg := f[0]
-	p := finding.JoinPath(basePath, seg.Key)
-	ptr := basePtr + "/" + escapePointer(seg.Key)
-	next := lookup(base, seg.Key)
+	var list []container
+	for i, cn := range elements(lookupNode(e.tmpl, "spec", typ)) {
+		name := ""
+		if n := lookupNode(cn, "name"); n != nil {
+			name = n.Value
+		}
+		path := finding.JoinPath(e.prefix, "spec."+typ+"["+strconv.Itoa(i)+"]")
+		list = append(list, container{node: cn, name: name, index: i, path: path})
+	}
+	e.ctrs = append(e.ctrs, containerList{typ: typ, list: list})
+	return list
+}
+
+// value is one resolved field: its node (nil when absent) and what it takes
+// to say where it is. The printable path and the JSON pointer are only
+// built for failures (see where).
+type value struct {
+	node *yaml.Node
+	// field is the field resolved and base the printable path of the node
+	// it was resolved from.
+	field catalog.Field
+	base  string
+	// idx holds the element index taken at each [] of field; depth is the
+	// number of segments walked (len(field) unless a key is absent).
+	idx   []int
+	depth int
+}
+
+// where returns the value's printable path from the object's root and its
+// JSON pointer from the node the field was resolved from. A path that is
+// absent from some key on is written, from the key after that one, in the
+// field's own notation.
+func (v *value) where() (path, ptr string) {
+	var pb, qb [128]byte
+	p := append(pb[:0], v.base...)
+	q := qb[:0]
+	k := 0
+	for i, seg := range v.field {
+		q = append(q, '/')
+		q = appendPointer(q, seg.Key)
+		if i >= v.depth {
+			continue
+		}
+		p = appendJoin(p, seg.Key)
+		if seg.Each {
+			p = append(p, '[')
+			p = strconv.AppendInt(p, int64(v.idx[k]), 10)
+			p = append(p, ']')
+			q = append(q, '/')
+			q = strconv.AppendInt(q, int64(v.idx[k]), 10)
+			k++
+		}
+	}
+	if v.depth < len(v.field) {
+		p = appendJoin(p, v.field[v.depth:].String())
+	}
+	return string(p), string(q)
+}
+
+// appendJoin appends s to the path p as finding.JoinPath joins them.
+func appendJoin(p []byte, s string) []byte {
+	if s == "" {
+		return p
+	}
+	if len(p) > 0 {
+		p = append(p, '.')
+	}
+	return append(p, s...)
+}
+
+// appendPointer appends a key escaped for a JSON pointer (RFC 6901).
+func appendPointer(b []byte, key string) []byte {
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '~':
+			b = append(b, "~0"...)
+		case '/':
+			b = append(b, "~1"...)
+		default:
+			b = append(b, key[i])
+		}
+	}
+	return b
+}
+
+// resolve appends to dst the values of field f below n, whose printable
+// path is base. A field with [] yields one value per (filtered) element; a
+// missing list yields nothing.
+func (e *evaluator) resolve(dst []value, n *yaml.Node, f catalog.Field, base string) []value {
+	return e.walk(dst, n, value{field: f, base: base})
+}
+
+// walk resolves v.field from segment v.depth on, n being the node reached.
+func (e *evaluator) walk(dst []value, n *yaml.Node, v value) []value {
+	f := v.field
+	if v.depth == len(f) {
+		v.node = n
+		return append(dst, v)
+	}
+	seg := f[v.depth]
+	next := lookupNode(n, seg.Key)
+	v.depth++
 	if !seg.Each {
 		if next == nil {
-			if hasEach(f[1:]) {
-				return nil
+			if hasEach(f[v.depth:]) {
+				return dst
 			}
-			for _, s := range f[1:] {
-				ptr += "/" + escapePointer(s.Key)
-			}
-			return []value{{path: finding.JoinPath(p, f[1:].String()), ptr: ptr}}
+			return append(dst, v)
 		}
-		return e.resolve(next, p, ptr, f[1:])
+		return e.walk(dst, next, v)
 	}
-	var out []value
+	idx := v.idx
 	for i, el := range elements(next) {
-		rn := yaml.NewRNode(el)
 		if w := e.c.Check.Where; w != nil {
-			vs := e.resolve(rn, "", "", parseField(w.Field))
+			var first [1]value
+			vs := e.resolve(first[:0], el, parseField(w.Field), "")
 			if len(vs) == 0 || !matches(&w.Matcher, vs[0].node) {
 				continue
 			}
 		}
-		out = append(out, e.resolve(rn, fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("%s/%d", ptr, i), f[1:])...)
+		v.idx = append(idx[:len(idx):len(idx)], i)
+		dst = e.walk(dst, el, v)
 	}
-	return out
-}
-
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return pointerEscaper.Replace(s)
+	return dst
 }
 
 func hasEach(f catalog.Field) bool {
@@ -172,41 +289,40 @@ func hasEach(f catalog.Field) bool {
 	return false
 }
 
-func (e *evaluator) templatePrefix() string { return strings.Join(e.tp, ".") }
-
 func (e *evaluator) object() {
-	for _, v := range e.resolve(e.obj.Node, "", "", parseField(e.c.Check.Field)) {
-		e.judge(v, nil, Target{Level: catalog.LevelObject, TemplatePath: e.tp})
+	e.vals = e.resolve(e.vals[:0], e.root, parseField(e.c.Check.Field), "")
+	for i := range e.vals {
+		e.judge(&e.vals[i], nil, Target{Level: catalog.LevelObject, TemplatePath: e.tp})
 	}
 }
 
 func (e *evaluator) pod() {
-	for _, v := range e.resolve(e.tmpl, e.templatePrefix(), "", parseField(e.c.Check.Field)) {
-		e.judge(v, nil, Target{Level: catalog.LevelPod, TemplatePath: e.tp})
+	e.vals = e.resolve(e.vals[:0], e.tmpl, parseField(e.c.Check.Field), e.prefix)
+	for i := range e.vals {
+		e.judge(&e.vals[i], nil, Target{Level: catalog.LevelPod, TemplatePath: e.tp})
 	}
 }
 
 func (e *evaluator) containers() {
-	types := e.c.Check.ContainerTypes
+	ch := e.c.Check
+	types := ch.ContainerTypes
 	if len(types) == 0 {
 		types = catalog.ContainerTypes
 	}
-	spec := lookup(e.tmpl, "spec")
+	field := parseField(ch.Field)
+	var podField catalog.Field
+	if ch.PodField != "" {
+		podField = parseField(ch.PodField)
+	}
 	for _, ct := range types {
-		for i, cn := range elements(lookup(spec, ct)) {
-			c := yaml.NewRNode(cn)
-			name := ""
-			if n := lookup(c, "name"); n != nil {
-				name = n.YNode().Value
-			}
-			f := parseField(e.c.Check.Field).Expand(name)
-			base := finding.JoinPath(e.templatePrefix(), fmt.Sprintf("spec.%s[%d]", ct, i))
-			t := Target{Level: catalog.LevelContainer, TemplatePath: e.tp, ContainerType: ct, ContainerIndex: i, Container: name, line: cn.Line}
-			for _, v := range e.resolve(c, base, "", f) {
+		for _, c := range e.containersOf(ct) {
+			t := Target{Level: catalog.LevelContainer, TemplatePath: e.tp, ContainerType: ct, ContainerIndex: c.index, Container: c.name, line: c.node.Line}
+			e.vals = e.resolve(e.vals[:0], c.node, field.Expand(c.name), c.path)
+			for i := range e.vals {
+				v := &e.vals[i]
 				var pod *value
-				if v.node == nil && e.c.Check.PodField != "" {
-					pf := parseField(e.c.Check.PodField).Expand(name)
-					if vs := e.resolve(e.tmpl, e.templatePrefix(), "", pf); len(vs) == 1 {
+				if v.node == nil && podField != nil {
+					if vs := e.resolve(nil, e.tmpl, podField.Expand(c.name), e.prefix); len(vs) == 1 {
 						pod = &vs[0]
 					}
 				}
@@ -218,10 +334,9 @@ func (e *evaluator) containers() {
 
 // judge decides about one value (and the pod-level one it inherits) and
 // records a result when the control fails.
-func (e *evaluator) judge(v value, pod *value, t Target) {
+func (e *evaluator) judge(v, pod *value, t Target) {
 	ch := e.c.Check
 	reason := finding.Reason("")
-	node, path, ptr := v.node, v.path, v.ptr
 	switch {
 	case v.node != nil:
 		if risky(ch, v.node) {
@@ -229,7 +344,7 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 		}
 	case pod != nil && pod.node != nil:
 		if risky(ch, pod.node) {
-			reason, node, path, ptr = finding.ReasonInherited, pod.node, pod.path, pod.ptr
+			reason, v = finding.ReasonInherited, pod
 			t.Level = catalog.LevelPod
 		}
 	case ch.Unset == "fail":
@@ -238,6 +353,8 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 	if reason == "" {
 		return
 	}
+	node := v.node
+	path, ptr := v.where()
 	data := catalog.TemplateData{
 		Params:    e.params,
 		Container: t.Container,
@@ -254,15 +371,15 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 	}
 	line := e.obj.Pos.Line
 	switch {
-	case node != nil && node.YNode().Line > 0:
-		line = node.YNode().Line
+	case node != nil && node.Line > 0:
+		line = node.Line
 	case t.line > 0:
 		line = t.line
 	}
 	fx := e.c.Fix.Fixability
 	var note string
 	if reason == finding.ReasonRisky && fx == finding.FixAuto {
-		if c := deliberate(e.obj.Node, node); c != "" {
+		if c := deliberate(e.root, node); c != "" {
 			fx = finding.FixReview
 			note = "the value is set explicitly with a comment (" + c + "): kmend will not flip it without review"
 		}
@@ -277,16 +394,20 @@ func (e *evaluator) judge(v value, pod *value, t Target) {
 		Path:          path,
 		Reason:        reason,
 		Observed:      data.Observed,
-		Message:       strings.TrimSpace(e.c.WhyText(string(reason), data)),
+		Message:       strings.TrimSpace(whyText(e.c, string(reason), &data)),
 		Fixability:    fx,
 		ReviewNote:    note,
 		Position:      finding.Position{File: e.obj.Pos.File, Document: e.obj.Pos.Document, Line: line},
 		Origin:        "kmend",
 	}
-	e.out = append(e.out, Result{Finding: f, Control: e.c, Data: data, Target: t, Node: node, Root: e.obj.Node})
+	var rn *yaml.RNode
+	if node != nil {
+		rn = yaml.NewRNode(node)
+	}
+	e.out = append(e.out, Result{Finding: f, Control: e.c, Data: data, Target: t, Node: rn, Root: e.obj.Node})
 }
 
-func risky(ch catalog.Check, n *yaml.RNode) bool {
+func risky(ch catalog.Check, n *yaml.Node) bool {
 	if ch.Risky != nil && matches(ch.Risky, n) {
 		return true
 	}
@@ -294,8 +415,7 @@ func risky(ch catalog.Check, n *yaml.RNode) bool {
 }
 
 // render returns a value's text and decoded form.
-func render(n *yaml.RNode) (string, any) {
-	y := n.YNode()
+func render(y *yaml.Node) (string, any) {
 	switch y.Kind {
 	case yaml.ScalarNode:
 		return scalar(y), scalar(y)
@@ -309,7 +429,7 @@ func render(n *yaml.RNode) (string, any) {
 		}
 		return "[" + strings.Join(texts, ", ") + "]", items
 	}
-	s, _ := n.String()
+	s, _ := yaml.NewRNode(y).String()
 	return strings.TrimSpace(s), nil
 }
 
@@ -330,8 +450,7 @@ func scalar(n *yaml.Node) string {
 	return n.Value
 }
 
-func items(n *yaml.RNode) []string {
-	y := n.YNode()
+func items(y *yaml.Node) []string {
 	if y.Kind == yaml.ScalarNode {
 		return []string{scalar(y)}
 	}
@@ -355,8 +474,8 @@ func in(set []string, s string, fold bool) bool {
 
 // keep returns, for a list value, the items the risky matcher does not
 // object to.
-func keep(ch catalog.Check, n *yaml.RNode) []any {
-	if n.YNode().Kind != yaml.SequenceNode {
+func keep(ch catalog.Check, n *yaml.Node) []any {
+	if n.Kind != yaml.SequenceNode {
 		return nil
 	}
 	out := []any{}
@@ -373,14 +492,13 @@ func keep(ch catalog.Check, n *yaml.RNode) []any {
 }
 
 // matches reports whether every condition of m holds for n (nil = absent).
-func matches(m *catalog.Matcher, n *yaml.RNode) bool {
-	if n == nil {
+func matches(m *catalog.Matcher, y *yaml.Node) bool {
+	if y == nil {
 		return m.Present != nil && !*m.Present
 	}
 	if m.Present != nil && !*m.Present {
 		return false
 	}
-	y := n.YNode()
 	s := scalar(y)
 	fold := m.IgnoreCase
 	ok := true
@@ -401,13 +519,13 @@ func matches(m *catalog.Matcher, n *yaml.RNode) bool {
 		ok = ok && err == nil && (m.LessThan == nil || f < *m.LessThan) && (m.GreaterThan == nil || f > *m.GreaterThan)
 	}
 	if m.Contains != "" {
-		ok = ok && in(items(n), m.Contains, fold)
+		ok = ok && in(items(y), m.Contains, fold)
 	}
 	if len(m.ContainsAny) > 0 {
-		ok = ok && slices.ContainsFunc(items(n), func(it string) bool { return in(m.ContainsAny, it, fold) })
+		ok = ok && slices.ContainsFunc(items(y), func(it string) bool { return in(m.ContainsAny, it, fold) })
 	}
 	if len(m.NotSubsetOf) > 0 {
-		ok = ok && slices.ContainsFunc(items(n), func(it string) bool { return !in(m.NotSubsetOf, it, fold) })
+		ok = ok && slices.ContainsFunc(items(y), func(it string) bool { return !in(m.NotSubsetOf, it, fold) })
 	}
 	if len(m.ImageTagIn) > 0 {
 		ok = ok && y.Kind == yaml.ScalarNode && in(m.ImageTagIn, ImageTag(s), fold)

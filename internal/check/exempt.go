@@ -16,18 +16,20 @@ const ExemptPrefix = "exempt.kmend.dev/"
 // exemptionSet holds the annotations of an object and of its pod template.
 type exemptionSet map[string]string
 
-func exemptions(obj, tmpl *yaml.RNode) exemptionSet {
-	out := exemptionSet{}
-	for _, n := range []*yaml.RNode{tmpl, obj} {
-		if n == nil {
+// exemptions reads the annotations of the pod template, then of the
+// object; nil when there are none.
+func exemptions(obj, tmpl *yaml.Node) exemptionSet {
+	var out exemptionSet
+	for _, n := range [...]*yaml.Node{tmpl, obj} {
+		a := lookupNode(n, "metadata", "annotations")
+		if a == nil || a.Kind != yaml.MappingNode {
 			continue
 		}
-		a := lookup(n, "metadata", "annotations")
-		if a == nil || a.YNode().Kind != yaml.MappingNode {
-			continue
-		}
-		c := a.YNode().Content
+		c := a.Content
 		for i := 0; i+1 < len(c); i += 2 {
+			if out == nil {
+				out = exemptionSet{}
+			}
 			out[c[i].Value] = c[i+1].Value
 		}
 	}
@@ -95,15 +97,14 @@ func (ex exemptionSet) match(c *catalog.Control) *finding.Suppression {
 
 // deliberate returns the comment attached to a risky value (on the value or
 // on its key), which marks it as set on purpose.
-func deliberate(root, value *yaml.RNode) string {
-	if value == nil {
+func deliberate(root, v *yaml.Node) string {
+	if v == nil {
 		return ""
 	}
-	v := value.YNode()
 	if c := firstComment(v.LineComment, v.HeadComment); c != "" {
 		return c
 	}
-	if key := keyOf(root.YNode(), v); key != nil {
+	if key := keyOf(root, v); key != nil {
 		return firstComment(key.LineComment, key.HeadComment)
 	}
 	return ""

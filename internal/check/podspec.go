@@ -1,6 +1,8 @@
 package check
 
 import (
+	"iter"
+
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -19,14 +21,14 @@ func TemplatePath(kind string) ([]string, bool) {
 	return nil, false
 }
 
-// lookup follows keys through mappings; nil when any is missing or null.
-// Aliases are followed and YAML merge keys (<<) are honoured, so files that
-// share blocks with anchors are checked as Kubernetes reads them.
-func lookup(n *yaml.RNode, keys ...string) *yaml.RNode {
-	if n == nil {
+// lookupNode follows keys through mappings; nil when any is missing or
+// null. Aliases are followed and YAML merge keys (<<) are honoured, so files
+// that share blocks with anchors are checked as Kubernetes reads them.
+func lookupNode(n *yaml.Node, keys ...string) *yaml.Node {
+	y := deref(n)
+	if y == nil {
 		return nil
 	}
-	y := deref(n.YNode())
 	for _, k := range keys {
 		y = field(y, k, 0)
 		if y == nil {
@@ -36,7 +38,7 @@ func lookup(n *yaml.RNode, keys ...string) *yaml.RNode {
 	if y.Kind == yaml.ScalarNode && y.Tag == "!!null" {
 		return nil
 	}
-	return yaml.NewRNode(y)
+	return y
 }
 
 // deref follows an alias to its anchored node.
@@ -76,21 +78,30 @@ func field(n *yaml.Node, key string, depth int) *yaml.Node {
 	return nil
 }
 
-// elements returns a sequence's items with aliases followed.
-func elements(n *yaml.RNode) []*yaml.Node {
+// elements yields a sequence's items, with aliases followed, and their
+// indexes; nothing when n is not a sequence.
+func elements(n *yaml.Node) iter.Seq2[int, *yaml.Node] {
+	return func(yield func(int, *yaml.Node) bool) {
+		y := deref(n)
+		if y == nil || y.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, c := range y.Content {
+			if !yield(i, deref(c)) {
+				return
+			}
+		}
+	}
+}
+
+// Lookup returns the node at keys below n, or nil; see lookupNode.
+func Lookup(n *yaml.RNode, keys ...string) *yaml.RNode {
 	if n == nil {
 		return nil
 	}
-	y := deref(n.YNode())
-	if y.Kind != yaml.SequenceNode {
+	y := lookupNode(n.YNode(), keys...)
+	if y == nil {
 		return nil
 	}
-	out := make([]*yaml.Node, len(y.Content))
-	for i, c := range y.Content {
-		out[i] = deref(c)
-	}
-	return out
+	return yaml.NewRNode(y)
 }
-
-// Lookup is lookup for other packages: the node at keys below n, or nil.
-func Lookup(n *yaml.RNode, keys ...string) *yaml.RNode { return lookup(n, keys...) }

@@ -159,14 +159,22 @@ type Suppression struct {
 
 // Fingerprint is a stable identity for the finding: it does not change when
 // lines move, so a PR or a history can recognise the same finding again.
+//
+// It is the first 16 hex digits of the SHA-256 of the control, the object's
+// cluster, apiVersion, kind, namespace and name, the container type, the
+// container and the path, each followed by a zero byte.
 func (f Finding) Fingerprint() string {
-	h := sha256.New()
-	for _, s := range []string{f.ControlID, f.Object.Cluster, f.Object.APIVersion, f.Object.Kind,
+	var buf [256]byte
+	b := buf[:0]
+	for _, s := range [...]string{f.ControlID, f.Object.Cluster, f.Object.APIVersion, f.Object.Kind,
 		f.Object.Namespace, f.Object.Name, f.ContainerType, f.Container, f.Path} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	sum := sha256.Sum256(b)
+	var out [16]byte
+	hex.Encode(out[:], sum[:len(out)/2])
+	return string(out[:])
 }
 
 // JoinPath joins two parts of a field path with a dot, either may be empty.

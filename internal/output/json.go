@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/kmend/kmend/internal/finding"
 )
@@ -32,33 +35,31 @@ func WriteJSON(w io.Writer, r *Report) error {
 	// Written field by field and finding by finding, with the same bytes
 	// json.Encoder's indentation gives, so a report of 100,000 findings
 	// never sits in memory as one buffer that is then indented again.
+	// Findings, by far the largest part, are written by appendFinding
+	// without reflection or a second pass; the rest goes through
+	// encoding/json.
 	n := normalize(r)
 	bw := bufio.NewWriterSize(w, 1<<16)
 	fields := []struct {
 		name string
 		v    any
-		list []any
 	}{
-		{name: "schema", v: n.Schema},
-		{name: "tool", v: n.Tool},
-		{name: "inputs", v: n.Inputs},
-		{name: "summary", v: n.Summary},
-		{name: "findings", list: anys(n.Findings)},
-		{name: "suppressed", list: anys(n.Suppressed)},
-		{name: "errors", v: n.Errors},
-		{name: "skipped", v: n.Skipped},
-		{name: "rules", v: n.Rules},
+		{"schema", n.Schema},
+		{"tool", n.Tool},
+		{"inputs", n.Inputs},
+		{"summary", n.Summary},
+		{"findings", sortedView(r.Findings)},
+		{"suppressed", sortedView(r.Suppressed)},
+		{"errors", n.Errors},
+		{"skipped", n.Skipped},
+		{"rules", n.Rules},
 	}
 	bw.WriteString("{\n")
 	for i, f := range fields {
 		fmt.Fprintf(bw, "  %q: ", f.name)
-		var err error
-		if f.list != nil {
-			err = writeList(bw, f.list)
-		} else {
-			err = writeValue(bw, f.v, "  ")
-		}
-		if err != nil {
+		if fs, ok := f.v.([]finding.Finding); ok {
+			writeFindings(bw, fs)
+		} else if err := writeValue(bw, f.v, "  "); err != nil {
 			return err
 		}
 		if i < len(fields)-1 {
@@ -70,15 +71,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return bw.Flush()
 }
 
-func anys[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i := range xs {
-		out[i] = xs[i]
-	}
-	return out
-}
-
-// writeValue writes v indented as it would stand at prefix's depth.
+// writeValue writes v with encoding/json, indented as it would stand at
+// prefix's depth.
 func writeValue(w *bufio.Writer, v any, prefix string) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -91,25 +85,168 @@ func writeValue(w *bufio.Writer, v any, prefix string) error {
 	return nil
 }
 
-// writeList writes a JSON array one element at a time.
-func writeList(w *bufio.Writer, xs []any) error {
-	if len(xs) == 0 {
+// writeFindings writes a JSON array of findings, each with its
+// fingerprint, one at a time.
+func writeFindings(w *bufio.Writer, fs []finding.Finding) {
+	if len(fs) == 0 {
 		w.WriteString("[]")
-		return nil
+		return
 	}
 	w.WriteString("[\n")
-	for i, x := range xs {
-		w.WriteString("    ")
-		if err := writeValue(w, x, "    "); err != nil {
-			return err
+	for i := range fs {
+		// Appended to the writer's free space, so that a finding that
+		// fits is copied once.
+		b := append(w.AvailableBuffer(), "    "...)
+		b = appendFinding(b, &fs[i])
+		if i < len(fs)-1 {
+			b = append(b, ',')
 		}
-		if i < len(xs)-1 {
-			w.WriteString(",")
-		}
-		w.WriteString("\n")
+		w.Write(append(b, '\n'))
 	}
 	w.WriteString("  ]")
-	return nil
+}
+
+// appendFinding appends f as the element of a list at depth 2 of the
+// report: the bytes json.Encoder gives for jsonFinding{f, f.Fingerprint()}
+// with prefix "    " and indent "  ", without escaping HTML characters.
+// TestAppendFindingIsEncodingJSON holds it to that, for every field.
+func appendFinding(b []byte, f *finding.Finding) []byte {
+	const (
+		in1 = "\n      "
+		in2 = "\n        "
+	)
+	o := jsonObject{b: append(b, '{'), indent: in1}
+	o.str("control", f.ControlID)
+	o.str("title", f.Title)
+	o.str("severity", f.Severity.String())
+
+	o.key("object")
+	obj := jsonObject{b: append(o.b, '{'), indent: in2}
+	obj.strOmit("cluster", f.Object.Cluster)
+	obj.str("apiVersion", f.Object.APIVersion)
+	obj.str("kind", f.Object.Kind)
+	obj.strOmit("namespace", f.Object.Namespace)
+	obj.str("name", f.Object.Name)
+	obj.strOmit("uid", f.Object.UID)
+	o.b = obj.close(in1)
+
+	o.strOmit("container", f.Container)
+	o.strOmit("containerType", f.ContainerType)
+	o.str("path", f.Path)
+	o.str("reason", string(f.Reason))
+	o.strOmit("observed", f.Observed)
+	o.str("message", f.Message)
+	o.str("fixability", string(f.Fixability))
+	o.strOmit("reviewNote", f.ReviewNote)
+
+	o.key("position")
+	pos := jsonObject{b: append(o.b, '{'), indent: in2}
+	pos.strOmit("file", f.Position.File)
+	pos.int("document", f.Position.Document)
+	if f.Position.Line != 0 {
+		pos.int("line", f.Position.Line)
+	}
+	o.b = pos.close(in1)
+
+	o.str("origin", f.Origin)
+	o.strOmit("foreignID", f.ForeignID)
+	if s := f.Suppression; s != nil {
+		o.key("suppression")
+		sup := jsonObject{b: append(o.b, '{'), indent: in2}
+		sup.str("annotation", s.Annotation)
+		sup.strOmit("justification", s.Justification)
+		o.b = sup.close(in1)
+	}
+	o.str("fingerprint", f.Fingerprint())
+	return o.close("\n    ")
+}
+
+// jsonObject appends the members of an indented JSON object whose opening
+// brace is written; indent is a newline and the members' indentation.
+type jsonObject struct {
+	b      []byte
+	indent string
+	n      int
+}
+
+// key starts a member.
+func (o *jsonObject) key(k string) {
+	if o.n > 0 {
+		o.b = append(o.b, ',')
+	}
+	o.n++
+	o.b = append(o.b, o.indent...)
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, `": `...)
+}
+
+func (o *jsonObject) str(k, v string) {
+	o.key(k)
+	o.b = appendJSONString(o.b, v)
+}
+
+// strOmit writes a string member unless it is empty (omitempty).
+func (o *jsonObject) strOmit(k, v string) {
+	if v != "" {
+		o.str(k, v)
+	}
+}
+
+func (o *jsonObject) int(k string, v int) {
+	o.key(k)
+	o.b = strconv.AppendInt(o.b, int64(v), 10)
+}
+
+// close ends the object; indent is a newline and the indentation of the
+// closing brace.
+func (o *jsonObject) close(indent string) []byte {
+	if o.n > 0 {
+		o.b = append(o.b, indent...)
+	}
+	return append(o.b, '}')
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping. Strings of printable ASCII or valid UTF-8 with
+// nothing to escape, nearly all of them, are copied as they are; the others
+// go through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' {
+			return appendEncodedString(b, s)
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if !ascii && (!utf8.ValidString(s) || strings.ContainsAny(s, "\u2028\u2029")) {
+		return appendEncodedString(b, s)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendEncodedString appends s as encoding/json writes it, without HTML
+// escaping.
+func appendEncodedString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		panic(err) // a string always encodes
+	}
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// sortedView returns fs when it is sorted already (as scan's reports are),
+// else a sorted copy; never nil.
+func sortedView(fs []finding.Finding) []finding.Finding {
+	if fs != nil && finding.IsSorted(fs) {
+		return fs
+	}
+	return sortedFindings(fs)
 }
 
 // jsonReport is Report as written: the same fields, with each finding's
@@ -139,15 +276,15 @@ var (
 	allFixabilities = []finding.Fixability{finding.FixAuto, finding.FixReview, finding.FixManual}
 )
 
+// normalize returns r as written, but for its findings and suppressed
+// findings, which WriteJSON takes from r (see sortedView).
 func normalize(r *Report) *jsonReport {
 	out := &jsonReport{
-		Schema:     cmp.Or(r.Schema, SchemaVersion),
-		Tool:       r.Tool,
-		Inputs:     sortedCopy(r.Inputs, cmp.Compare[string]),
-		Summary:    r.Summary,
-		Findings:   jsonFindings(r.Findings),
-		Suppressed: jsonFindings(r.Suppressed),
-		Errors:     sortedCopy(r.Errors, compareErrors),
+		Schema:  cmp.Or(r.Schema, SchemaVersion),
+		Tool:    r.Tool,
+		Inputs:  sortedCopy(r.Inputs, cmp.Compare[string]),
+		Summary: r.Summary,
+		Errors:  sortedCopy(r.Errors, compareErrors),
 		Skipped: sortedCopy(r.Skipped, func(a, b Skipped) int {
 			return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
 		}),
@@ -163,15 +300,6 @@ func normalize(r *Report) *jsonReport {
 	s.BySeverity = withKeys(s.BySeverity, allSeverities, finding.Severity.String)
 	s.ByReason = withKeys(s.ByReason, allReasons, func(r finding.Reason) finding.Reason { return r })
 	s.Fixable = withKeys(s.Fixable, allFixabilities, func(f finding.Fixability) finding.Fixability { return f })
-	return out
-}
-
-func jsonFindings(fs []finding.Finding) []jsonFinding {
-	sorted := sortedFindings(fs)
-	out := make([]jsonFinding, len(sorted))
-	for i, f := range sorted {
-		out[i] = jsonFinding{Finding: f, Fingerprint: f.Fingerprint()}
-	}
 	return out
 }
 

@@ -15,7 +15,8 @@ func Summarize(r *Report, files, objects int, score float64) Summary {
 		Fixable:    map[finding.Fixability]int{},
 		Score:      score,
 	}
-	for _, f := range r.Findings {
+	for i := range r.Findings {
+		f := &r.Findings[i]
 		s.BySeverity[f.Severity.String()]++
 		s.ByReason[f.Reason]++
 		s.Fixable[f.Fixability]++
