@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/startup"
 )
 
 // Exit codes, stable across versions.
@@ -37,6 +38,7 @@ func (e *codeError) Error() string {
 func withCode(code int, err error) error { return &codeError{code: code, err: err} }
 
 func main() {
+	startup.Done()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
