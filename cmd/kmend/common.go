@@ -192,6 +192,7 @@ func (g *globals) load(paths []string, stdin io.Reader) (*manifest.Set, error) {
 		Progress:       p,
 		DropControlled: g.readOnly,
 		Visit:          g.visit,
+		Kinds:          g.kinds,
 	})
 	p(0, 0)
 	return set, nil

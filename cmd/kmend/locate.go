@@ -16,6 +16,7 @@ import (
 	"github.com/kmend/kmend/internal/cluster"
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/manifest"
+	"github.com/kmend/kmend/internal/output"
 	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/sourcemap"
 )
@@ -118,7 +119,12 @@ func runLocate(g *globals, f *locateFlags, args []string, stdin io.Reader, w io.
 		objs := in.set.Objects
 		parallel.Each(len(objs), func(i int) { visit(&objs[i]) }, nil)
 	} else {
+		// Only what can have findings, and the Argo CD and Flux objects
+		// that locate them, is read whole.
 		g.readOnly, g.visit = true, visit
+		g.kinds = func(apiVersion, kind string) bool {
+			return check.AppliesToKind(in.controls, kind) || sourcemap.IsGitOps(apiVersion, kind)
+		}
 		if in.set, err = g.load(args, stdin); err != nil {
 			return err
 		}
@@ -209,7 +215,7 @@ func writeLocatedJSON(w io.Writer, out []located) error {
 	for start := 0; start < len(out); start += window {
 		n := min(window, len(out)-start)
 		parallel.Each(n, func(i int) {
-			bufs[i], errs[i] = json.MarshalIndent(&out[start+i], "  ", "  ")
+			bufs[i], errs[i] = appendLocated(bufs[i][:0], &out[start+i])
 		}, nil)
 		for i := range n {
 			if errs[i] != nil {
@@ -223,6 +229,58 @@ func writeLocatedJSON(w io.Writer, out []located) error {
 	}
 	bw.WriteString("\n]\n")
 	return bw.Flush()
+}
+
+// locatedFinding writes the findings of a located object as
+// json.MarshalIndent would, without reflection: they are most of a
+// report's bytes.
+var locatedFinding = output.NewFindingJSON("      ", false, true)
+
+// appendLocated appends l as json.MarshalIndent(l, "  ", "  ") writes it
+// (TestWriteLocatedJSONWindows holds it to that).
+func appendLocated(b []byte, l *located) ([]byte, error) {
+	member := func(k string, v any) error {
+		j, err := json.MarshalIndent(v, "    ", "  ")
+		b = append(append(append(b, "\n    \""...), k...), "\": "...)
+		b = append(append(b, j...), ',')
+		return err
+	}
+	b = append(b, '{')
+	if err := member("object", l.Object); err != nil {
+		return nil, err
+	}
+	if l.Location != nil {
+		if err := member("location", l.Location); err != nil {
+			return nil, err
+		}
+	}
+	if len(l.Candidates) > 0 {
+		if err := member("candidates", l.Candidates); err != nil {
+			return nil, err
+		}
+	}
+	if l.Error != "" {
+		if err := member("error", l.Error); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, "\n    \"findings\": "...)
+	if l.Findings == nil {
+		b = append(b, "null"...)
+	} else if len(l.Findings) == 0 {
+		b = append(b, "[]"...)
+	} else {
+		b = append(b, '[')
+		for i := range l.Findings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n      "...)
+			b = locatedFinding.Append(b, &l.Findings[i])
+		}
+		b = append(b, "\n    ]"...)
+	}
+	return append(b, "\n  }"...), nil
 }
 
 func writeLocated(w io.Writer, out []located) {

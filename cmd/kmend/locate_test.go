@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/sourcemap"
 )
 
 const gitops = "../../fixtures/sourcemap/argocd"
@@ -63,7 +64,20 @@ func TestWriteLocatedJSONWindows(t *testing.T) {
 	for _, n := range []int{0, 1, 511, 512, 513, 1500} {
 		out := make([]located, n)
 		for i := range out {
-			out[i] = located{Object: finding.ObjectRef{Kind: "Deployment", Name: fmt.Sprintf("web-%d", i)}, Error: "e"}
+			out[i] = located{Object: finding.ObjectRef{Kind: "Deployment", Name: fmt.Sprintf("web-%d", i)}}
+			switch i % 4 {
+			case 0:
+				out[i].Error = "not found: <kind> & \"name\""
+				out[i].Candidates = []sourcemap.Location{{File: "a.yaml", Line: 3}, {File: "b.yaml", Via: "search"}}
+			case 1:
+				out[i].Location = &sourcemap.Location{Repo: "https://example.com/r", File: "apps/web.yaml", Document: 1, Line: 7, Via: "argocd", Confidence: "medium"}
+			case 2:
+				out[i].Findings = []finding.Finding{}
+			}
+			for j := range i % 3 {
+				out[i].Findings = append(out[i].Findings, finding.Finding{ControlID: fmt.Sprintf("KM-%03d", j), Title: "a <b> title", Object: out[i].Object,
+					Container: "app", Path: "spec.containers[0]", Reason: finding.ReasonUnset, Message: "runs as root & more", Position: finding.Position{File: "live.yaml", Line: j}})
+			}
 		}
 		var got bytes.Buffer
 		if err := writeLocatedJSON(&got, out); err != nil {

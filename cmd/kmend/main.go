@@ -81,6 +81,9 @@ type globals struct {
 	// visit, with readOnly, sees each object as it is read (see
 	// manifest.Options.Visit).
 	visit func(*manifest.Object)
+	// kinds, with readOnly, keeps only objects of these kinds (see
+	// manifest.Options.Kinds).
+	kinds func(apiVersion, kind string) bool
 	// cpuProfile and memProfile name pprof files to write (hidden flags,
 	// for performance reports: go tool pprof bin/kmend FILE).
 	cpuProfile, memProfile string

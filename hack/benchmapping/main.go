@@ -157,6 +157,9 @@ func phases(args []string) error {
 	found := map[*yaml.RNode]bool{}
 	if !*general { // as kmend locate reads
 		opts.DropControlled = true
+		opts.Kinds = func(apiVersion, kind string) bool {
+			return check.AppliesToKind(controls, kind) || sourcemap.IsGitOps(apiVersion, kind)
+		}
 		opts.Visit = func(o *manifest.Object) {
 			fs := findingsOf(*o)
 			if !sourcemap.IsGitOps(o.Ref.APIVersion, o.Ref.Kind) {

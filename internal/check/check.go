@@ -555,6 +555,11 @@ func ImageTag(ref string) string {
 }
 
 // Applicable returns the controls that apply to objects of a kind.
+// AppliesToKind says whether any of controls checks objects of kind.
+func AppliesToKind(controls []*catalog.Control, kind string) bool {
+	return slices.ContainsFunc(controls, func(c *catalog.Control) bool { return applies(c, kind) })
+}
+
 func Applicable(controls []*catalog.Control, kind string) []*catalog.Control {
 	var out []*catalog.Control
 	for _, c := range controls {

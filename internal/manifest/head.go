@@ -2,23 +2,22 @@ package manifest
 
 import (
 	"bytes"
-	"regexp"
 	"strings"
 )
 
 // headFacts is what dropping an item needs to know of it, as ObjectRefOf
 // and controllerUID read it.
 type headFacts struct {
-	object     bool   // it has an apiVersion and a kind
-	kind, uid  string // its kind and metadata.uid
-	controller string // the uid of its first controlling owner reference
+	object                bool   // it has an apiVersion and a kind
+	apiVersion, kind, uid string // its apiVersion, kind and metadata.uid
+	controller            string // the uid of its first controlling owner reference
 }
 
 // headLine is one line of a head in the plain form scanHead reads.
 type headLine struct {
 	n     int    // indentation of the key (of the "- " for an entry)
 	seq   bool   // a sequence entry: "- ..."
-	key   string // "" for an entry that is a value
+	key   []byte // nil for an entry that is a value
 	val   []byte // nil for "key:"
 	isKey bool
 }
@@ -47,19 +46,21 @@ func scanHead(text []byte, keyInd int) (f headFacts, ok bool) {
 		if l.n != keyInd || l.seq {
 			continue
 		}
-		switch v := scalarValue(l.val); {
-		case l.key == "apiVersion" && apiVersion == nil:
+		switch {
+		case string(l.key) == "apiVersion" && apiVersion == nil:
+			v := scalarValue(l.val)
 			apiVersion = &v
-		case l.key == "kind" && kind == nil:
+		case string(l.key) == "kind" && kind == nil:
+			v := scalarValue(l.val)
 			kind = &v
-		case l.key == "metadata" && meta < 0:
+		case string(l.key) == "metadata" && meta < 0:
 			meta = i
 		}
 	}
 	if apiVersion == nil || kind == nil || meta < 0 {
 		return f, false // the parser decides what such a head is
 	}
-	f.object, f.kind = *apiVersion != "" && *kind != "", *kind
+	f.object, f.apiVersion, f.kind = *apiVersion != "" && *kind != "", *apiVersion, *kind
 	if lines[meta].val != nil {
 		return f, string(lines[meta].val) == "{}" // no uid, no owners
 	}
@@ -84,9 +85,9 @@ func scanHead(text []byte, keyInd int) (f headFacts, ok bool) {
 			continue
 		}
 		switch {
-		case l.key == "uid" && !uidSeen:
+		case string(l.key) == "uid" && !uidSeen:
 			uidSeen, f.uid = true, rawValue(l.val)
-		case l.key == "ownerReferences" && refs < 0:
+		case string(l.key) == "ownerReferences" && refs < 0:
 			refs = i
 		}
 	}
@@ -121,9 +122,9 @@ func scanHead(text []byte, keyInd int) (f headFacts, ok bool) {
 		ctrlSeen, uidSeen := false, false
 		take := func(l headLine) {
 			switch {
-			case l.key == "controller" && !ctrlSeen:
+			case string(l.key) == "controller" && !ctrlSeen:
 				ctrlSeen, ctrl = true, rawValue(l.val)
-			case l.key == "uid" && !uidSeen:
+			case string(l.key) == "uid" && !uidSeen:
 				uidSeen, uid = true, rawValue(l.val)
 			}
 		}
@@ -219,22 +220,28 @@ func headLines(text []byte, keyInd int) ([]headLine, bool) {
 	return out, true
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]*`)
-
-// keyLine splits "key: value" or "key:"; val is nil for "key:".
-func keyLine(r []byte) (key string, val []byte, ok bool) {
-	k := plainKey.Find(r)
-	if k == nil || len(k) == len(r) || r[len(k)] != ':' {
-		return "", nil, false
+// keyLine splits "key: value" or "key:", where key is plain
+// ([A-Za-z0-9][A-Za-z0-9_./-]*); val is nil for "key:".
+func keyLine(r []byte) (key, val []byte, ok bool) {
+	n := 0
+	for n < len(r) && (isAlnum(r[n]) || n > 0 && strings.IndexByte("_./-", r[n]) >= 0) {
+		n++
 	}
-	rest := r[len(k)+1:]
+	if n == 0 || n == len(r) || r[n] != ':' {
+		return nil, nil, false
+	}
+	rest := r[n+1:]
 	if len(rest) == 0 {
-		return string(k), nil, true
+		return r[:n], nil, true
 	}
 	if rest[0] != ' ' || len(rest) == 1 {
-		return "", nil, false
+		return nil, nil, false
 	}
-	return string(k), rest[1:], true
+	return r[:n], rest[1:], true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // safeValue says whether v is a value scanHead reads exactly: {} or [],

@@ -52,16 +52,17 @@ type listItem struct {
 const minListItems = 8
 
 // readList returns the objects of data, a snapshot List at path, that no
-// other object of the file controls; ok is false when data is not a List
+// other object of the file controls, of the kinds kinds accepts (all when
+// it is nil); ok is false when data is not a List
 // this path can read exactly, and the caller must use the general path.
-func readList(path string, data []byte) (objs []Object, ok bool) {
-	objs, _, ok = readListItems(path, data)
+func readList(path string, data []byte, kinds func(apiVersion, kind string) bool) (objs []Object, ok bool) {
+	objs, _, ok = readListItems(path, data, kinds)
 	return objs, ok
 }
 
 // readListItems is readList; it also returns the items dropped without
 // being parsed in full, for tests.
-func readListItems(path string, data []byte) (objs []Object, unparsed []listItem, ok bool) {
+func readListItems(path string, data []byte, kinds func(apiVersion, kind string) bool) (objs []Object, unparsed []listItem, ok bool) {
 	// Templates and aliases (which yamledit.Parse bounds) are for the
 	// general path.
 	if bytes.Contains(data, []byte("{{")) || bytes.IndexByte(data, '*') >= 0 {
@@ -83,19 +84,21 @@ func readListItems(path string, data []byte) (objs []Object, unparsed []listItem
 	parallel.Each(len(items), func(i int) {
 		it := items[i]
 		h := &heads[i]
-		// Only an item with owner references can be dropped: one whose
-		// head does not name them (literally: a key written with escapes
-		// would have a '\\') is parsed in full at once. So is the last
-		// item: a file cut short ends in it.
-		if it.head > 0 && i < len(items)-1 && mayHaveOwners(data[it.start:it.head]) {
+		// The last item is parsed in full: a file cut short ends in it.
+		if it.head > 0 && i < len(items)-1 {
 			if f, ok := scanHead(data[it.start:it.head], ind+2); ok {
-				h.ref.Kind, h.ref.UID, h.object, h.controller = f.kind, f.uid, f.object, f.controller
+				h.ref.APIVersion, h.ref.Kind, h.ref.UID, h.object, h.controller = f.apiVersion, f.kind, f.uid, f.object, f.controller
 				return
 			}
-			if n, err := parseItem(data[it.start:it.head], ind, it.line); err == nil && hasKeys(n, "apiVersion", "kind", "metadata") {
-				h.ref, h.object = ObjectRefOf(yaml.NewRNode(n))
-				h.controller = controllerUID(yaml.NewRNode(n))
-				return
+			// The parser reads the head of an item that may be dropped:
+			// one with owner references (a key written with escapes
+			// would have a '\\'), or one of a kind left out.
+			if kinds != nil || mayHaveOwners(data[it.start:it.head]) {
+				if n, err := parseItem(data[it.start:it.head], ind, it.line); err == nil && hasKeys(n, "apiVersion", "kind", "metadata") {
+					h.ref, h.object = ObjectRefOf(yaml.NewRNode(n))
+					h.controller = controllerUID(yaml.NewRNode(n))
+					return
+				}
 			}
 		}
 		n, err := parseItem(data[it.start:it.end], ind, it.line)
@@ -118,9 +121,16 @@ func readListItems(path string, data []byte) (objs []Object, unparsed []listItem
 			uids[h.ref.UID] = true
 		}
 	}
-	// Pass 2: the items kept, in full.
+	// Pass 2: the items kept, in full. (A List is expanded, whatever its
+	// controller: its items are the objects.)
 	keep := func(h head) bool {
-		return !(h.object && !strings.HasSuffix(h.ref.Kind, "List") && h.controller != "" && uids[h.controller])
+		switch {
+		case !h.object || strings.HasSuffix(h.ref.Kind, "List"):
+			return true
+		case h.controller != "" && uids[h.controller]:
+			return false
+		}
+		return kinds == nil || kinds(h.ref.APIVersion, h.ref.Kind)
 	}
 	var failed atomic.Bool
 	parallel.Each(len(items), func(i int) {

@@ -45,6 +45,10 @@ type Options struct {
 	// object is checked, so that a large snapshot is never held whole.
 	// Calls run concurrently.
 	Visit func(o *Object)
+	// Kinds, when set with DropControlled, keeps only the objects of the
+	// kinds it accepts; in a snapshot List the others are never parsed
+	// whole (their heads are read).
+	Kinds func(apiVersion, kind string) bool
 }
 
 // Set is what Load read: the files, the objects in them, files skipped on
@@ -209,7 +213,7 @@ func parseData(path string, data []byte, opts Options) parsedFile {
 	if opts.DropControlled {
 		// Read only: the checks Parse makes for editing are not needed,
 		// and a cluster snapshot's controlled objects need no tree.
-		if objs, ok := readList(path, data); ok {
+		if objs, ok := readList(path, data, opts.Kinds); ok {
 			return visited(objs, opts)
 		}
 		if f, ok := DecodeForReading(path, data, limit(opts)); ok {
@@ -230,9 +234,12 @@ func parseData(path string, data []byte, opts Options) parsedFile {
 	return parsedFile{file: f, objects: objs}
 }
 
-// visited is the result of a file read with DropControlled: its objects,
-// each passed to Options.Visit.
+// visited is the result of a file read with DropControlled: its objects
+// of the kinds Options.Kinds accepts, each passed to Options.Visit.
 func visited(objs []Object, opts Options) parsedFile {
+	if opts.Kinds != nil {
+		objs = slices.DeleteFunc(objs, func(o Object) bool { return !opts.Kinds(o.Ref.APIVersion, o.Ref.Kind) })
+	}
 	if opts.Visit != nil {
 		for i := range objs {
 			opts.Visit(&objs[i])

@@ -106,22 +106,45 @@ func writeFindings(w *bufio.Writer, fs []finding.Finding) {
 	w.WriteString("  ]")
 }
 
+// reportFinding is how the report writes a finding: at depth 2, with its
+// fingerprint, without escaping HTML characters.
+var reportFinding = NewFindingJSON("    ", true, false)
+
 // appendFinding appends f as the element of a list at depth 2 of the
 // report: the bytes json.Encoder gives for jsonFinding{f, f.Fingerprint()}
 // with prefix "    " and indent "  ", without escaping HTML characters.
 // TestAppendFindingIsEncodingJSON holds it to that, for every field.
-func appendFinding(b []byte, f *finding.Finding) []byte {
-	const (
-		in1 = "\n      "
-		in2 = "\n        "
-	)
-	o := jsonObject{b: append(b, '{'), indent: in1}
+func appendFinding(b []byte, f *finding.Finding) []byte { return reportFinding.Append(b, f) }
+
+// FindingJSON writes findings as encoding/json writes a finding.Finding
+// that stands in an indented document, without reflection: a large
+// report's findings are most of its bytes and of its writing time.
+type FindingJSON struct {
+	in0, in1, in2 string // newline and indentation of the closing brace, members, nested members
+	fingerprint   bool
+	escapeHTML    bool
+}
+
+// NewFindingJSON returns the writer of a finding whose opening brace
+// stands on a line indented by indent, in a document indented by two
+// spaces a level: the bytes json.MarshalIndent (escapeHTML) or a
+// json.Encoder with SetEscapeHTML(false) give. With fingerprint, a last
+// member "fingerprint" holds f.Fingerprint(), as the report writes it.
+func NewFindingJSON(indent string, fingerprint, escapeHTML bool) *FindingJSON {
+	return &FindingJSON{in0: "\n" + indent, in1: "\n" + indent + "  ", in2: "\n" + indent + "    ",
+		fingerprint: fingerprint, escapeHTML: escapeHTML}
+}
+
+// Append appends f.
+func (w *FindingJSON) Append(b []byte, f *finding.Finding) []byte {
+	in1, in2 := w.in1, w.in2
+	o := jsonObject{b: append(b, '{'), indent: in1, html: w.escapeHTML}
 	o.str("control", f.ControlID)
 	o.str("title", f.Title)
 	o.str("severity", f.Severity.String())
 
 	o.key("object")
-	obj := jsonObject{b: append(o.b, '{'), indent: in2}
+	obj := jsonObject{b: append(o.b, '{'), indent: in2, html: w.escapeHTML}
 	obj.strOmit("cluster", f.Object.Cluster)
 	obj.str("apiVersion", f.Object.APIVersion)
 	obj.str("kind", f.Object.Kind)
@@ -140,7 +163,7 @@ func appendFinding(b []byte, f *finding.Finding) []byte {
 	o.strOmit("reviewNote", f.ReviewNote)
 
 	o.key("position")
-	pos := jsonObject{b: append(o.b, '{'), indent: in2}
+	pos := jsonObject{b: append(o.b, '{'), indent: in2, html: w.escapeHTML}
 	pos.strOmit("file", f.Position.File)
 	pos.int("document", f.Position.Document)
 	if f.Position.Line != 0 {
@@ -152,13 +175,15 @@ func appendFinding(b []byte, f *finding.Finding) []byte {
 	o.strOmit("foreignID", f.ForeignID)
 	if s := f.Suppression; s != nil {
 		o.key("suppression")
-		sup := jsonObject{b: append(o.b, '{'), indent: in2}
+		sup := jsonObject{b: append(o.b, '{'), indent: in2, html: w.escapeHTML}
 		sup.str("annotation", s.Annotation)
 		sup.strOmit("justification", s.Justification)
 		o.b = sup.close(in1)
 	}
-	o.str("fingerprint", f.Fingerprint())
-	return o.close("\n    ")
+	if w.fingerprint {
+		o.str("fingerprint", f.Fingerprint())
+	}
+	return o.close(w.in0)
 }
 
 // jsonObject appends the members of an indented JSON object whose opening
@@ -167,6 +192,7 @@ type jsonObject struct {
 	b      []byte
 	indent string
 	n      int
+	html   bool // escape <, > and & as encoding/json's Marshal does
 }
 
 // key starts a member.
@@ -183,6 +209,10 @@ func (o *jsonObject) key(k string) {
 
 func (o *jsonObject) str(k, v string) {
 	o.key(k)
+	if o.html && strings.ContainsAny(v, "<>&") {
+		o.b = appendHTMLString(o.b, v)
+		return
+	}
 	o.b = appendJSONString(o.b, v)
 }
 
@@ -238,6 +268,15 @@ func appendEncodedString(b []byte, s string) []byte {
 		panic(err) // a string always encodes
 	}
 	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// appendHTMLString appends s as json.Marshal writes it, HTML escaped.
+func appendHTMLString(b []byte, s string) []byte {
+	j, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // a string always encodes
+	}
+	return append(b, j...)
 }
 
 // sortedView returns fs when it is sorted already (as scan's reports are),

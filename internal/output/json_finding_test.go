@@ -73,6 +73,32 @@ func TestAppendFindingIsEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestFindingJSONIsMarshalIndent: a FindingJSON that escapes HTML and
+// writes no fingerprint gives json.MarshalIndent's bytes, at any depth.
+func TestFindingJSONIsMarshalIndent(t *testing.T) {
+	var full finding.Finding
+	fill(reflect.ValueOf(&full).Elem(), "x")
+	fs := append(richReport().Findings, full, finding.Finding{})
+	for _, s := range tricky {
+		f := full
+		f.ControlID, f.Title, f.Object.Name, f.Path, f.Message, f.Position.File = s, s, s, s, s, s
+		f.Suppression = &finding.Suppression{Annotation: s, Justification: s}
+		fs = append(fs, f)
+	}
+	for _, indent := range []string{"", "      "} {
+		w := NewFindingJSON(indent, false, true)
+		for i, f := range fs {
+			want, err := json.MarshalIndent(f, indent, "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(w.Append(nil, &f)); got != string(want) {
+				t.Errorf("indent %q, finding %d:\n%s", indent, i, lineDiff(string(want), got))
+			}
+		}
+	}
+}
+
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range tricky {
 		want, err := json.Marshal(s)
