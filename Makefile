@@ -46,8 +46,21 @@ demo: build ## run kmend's main job on the embedded fixtures, offline
 bench: build ## measure kmend against peer tools; writes docs/benchmarks.md
 	@bash hack/bench.sh $(KMEND) $(CACHE)
 
-fuzz: ## run every fuzz target for FUZZTIME each
-	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME) ./internal/yamledit/
+FUZZ_TARGETS := \
+	FuzzEdit:./internal/yamledit/ \
+	FuzzReadList:./internal/manifest/ \
+	FuzzAppendJSONString:./internal/output/ \
+	FuzzVerifySignature:./internal/webhook/ \
+	FuzzReceiver:./internal/webhook/ \
+	FuzzParseMetadata:./internal/render/ \
+	FuzzJoinRel:./internal/sourcemap/ \
+	FuzzParseTrackingID:./internal/sourcemap/
+
+fuzz: ## run every fuzz target for FUZZTIME each (crashers are kept in testdata/fuzz as regression cases)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
 
 clean:
 	rm -rf $(BIN)
