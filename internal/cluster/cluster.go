@@ -9,10 +9,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/finding"
@@ -76,25 +79,119 @@ type SnapshotOptions struct {
 
 // Snapshot lists every workload once and returns the objects a person
 // wrote: objects whose controller is another workload that was read are
-// left out (their pod template is the owner's).
+// left out (their pod template is the owner's). Lists are read a page at
+// a time, as kubectl reads them, and in Workloads' order, controllers
+// before what they control: an object whose controller was read is
+// dropped as soon as it is seen, so the Pods and ReplicaSets of a large
+// cluster are never held.
 func Snapshot(ctx context.Context, cfg *rest.Config, o SnapshotOptions) ([]manifest.Object, error) {
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var all []*unstructured.Unstructured
+	s := newSnapshot()
 	for _, gvr := range Workloads {
-		list, err := client.Resource(gvr).Namespace(o.Namespace).List(ctx, metav1.ListOptions{})
+		p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return client.Resource(gvr).Namespace(o.Namespace).List(ctx, opts)
+		})
+		p.PageSize = snapshotPageSize
+		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+			u, ok := obj.(*unstructured.Unstructured)
+			if !ok {
+				return fmt.Errorf("list %s: got a %T", gvr.Resource, obj)
+			}
+			return s.add(u, o.Cluster)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
-		for i := range list.Items {
-			u := &list.Items[i]
-			Trim(u)
-			all = append(all, u)
+		s.done[kindOfResource(gvr)] = true
+	}
+	return s.objects(o.Cluster)
+}
+
+// snapshotPageSize is kubectl's --chunk-size (a variable for tests).
+var snapshotPageSize int64 = 500
+
+// snapshot is what Snapshot has read so far.
+type snapshot struct {
+	uids map[types.UID]bool        // of every object read
+	done map[schema.GroupKind]bool // kinds listed in full
+	kept []keptObject
+}
+
+// keptObject is an object kept, converted; or, while its controller may
+// still be read, pending.
+type keptObject struct {
+	obj     manifest.Object
+	pending *unstructured.Unstructured
+	owner   types.UID
+}
+
+func newSnapshot() *snapshot {
+	return &snapshot{uids: map[types.UID]bool{}, done: map[schema.GroupKind]bool{}}
+}
+
+func (s *snapshot) add(u *unstructured.Unstructured, clusterName string) error {
+	s.uids[u.GetUID()] = true
+	c := metav1.GetControllerOf(u)
+	if c != nil && s.uids[c.UID] {
+		return nil // its controller was read
+	}
+	Trim(u)
+	if c != nil {
+		gv, _ := schema.ParseGroupVersion(c.APIVersion)
+		if !s.done[schema.GroupKind{Group: gv.Group, Kind: c.Kind}] && isWorkloadKind(gv.Group, c.Kind) {
+			// Its controller's kind is read later: decide then.
+			s.kept = append(s.kept, keptObject{pending: u, owner: c.UID})
+			return nil
 		}
 	}
-	return Owned(all, o.Cluster)
+	obj, err := Object(u, clusterName)
+	if err != nil {
+		return err
+	}
+	s.kept = append(s.kept, keptObject{obj: obj})
+	return nil
+}
+
+// objects returns what was kept, in the order read.
+func (s *snapshot) objects(clusterName string) ([]manifest.Object, error) {
+	out := make([]manifest.Object, 0, len(s.kept))
+	for _, k := range s.kept {
+		if k.pending == nil {
+			out = append(out, k.obj)
+			continue
+		}
+		if s.uids[k.owner] {
+			continue
+		}
+		obj, err := Object(k.pending, clusterName)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+func kindOfResource(gvr schema.GroupVersionResource) schema.GroupKind {
+	return schema.GroupKind{Group: gvr.Group, Kind: workloadKinds[gvr.Resource]}
+}
+
+var workloadKinds = map[string]string{
+	"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
+	"replicasets": "ReplicaSet", "replicationcontrollers": "ReplicationController",
+	"cronjobs": "CronJob", "jobs": "Job", "pods": "Pod",
+}
+
+func isWorkloadKind(group, kind string) bool {
+	for _, gvr := range Workloads {
+		if gvr.Group == group && workloadKinds[gvr.Resource] == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // Trim drops what kmend never reads and what makes live objects large:
@@ -111,27 +208,6 @@ func Trim(u *unstructured.Unstructured) {
 			u.SetAnnotations(a)
 		}
 	}
-}
-
-// Owned keeps the objects that no other object in the list controls, and
-// converts them.
-func Owned(all []*unstructured.Unstructured, clusterName string) ([]manifest.Object, error) {
-	byUID := map[string]bool{}
-	for _, u := range all {
-		byUID[string(u.GetUID())] = true
-	}
-	var out []manifest.Object
-	for _, u := range all {
-		if c := metav1.GetControllerOf(u); c != nil && byUID[string(c.UID)] {
-			continue
-		}
-		obj, err := Object(u, clusterName)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, obj)
-	}
-	return out, nil
 }
 
 // Object converts a live object.

@@ -124,6 +124,20 @@ spec:
 	if strings.Join(got, ",") != "Deployment/shop/web,CronJob/shop/backup,Pod/shop/debug" {
 		t.Fatalf("snapshot = %v, want the objects people wrote", got)
 	}
+	// Read a page of one object at a time, the same.
+	restore := cluster.SetPageSize(1)
+	paged, err := cluster.Snapshot(context.Background(), srv.Config, cluster.SnapshotOptions{Namespace: "shop", Cluster: "test"})
+	restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotPaged []string
+	for _, o := range paged {
+		gotPaged = append(gotPaged, o.Ref.String())
+	}
+	if strings.Join(gotPaged, ",") != strings.Join(got, ",") {
+		t.Fatalf("paged snapshot = %v, want %v", gotPaged, got)
+	}
 	cat, err := catalog.LoadBuiltin()
 	if err != nil {
 		t.Fatal(err)
