@@ -30,6 +30,8 @@ type fixFlags struct {
 	// --open-pr: the same, through the GitHub App, as pull requests.
 	openPR bool
 	config string
+	// Charts of Helm repositories: --offline, --chart-cache.
+	sources sourceFlags
 }
 
 func newFix(g *globals) *cobra.Command {
@@ -55,8 +57,13 @@ with no change but the fixed fields:
              overlay that uses it needs the fix; otherwise a new patch file
              (kmend-<kind>-<name>.yaml) listed in the overlay
   Helm       the values key that controls the field (the chart's own values,
-             then common conventions), set in values.yaml; no key means a
-             manual fix, with the patch for a post-renderer
+             then common conventions), set in values.yaml, or in the values
+             of the Flux HelmRelease or Argo CD Application that deploys the
+             chart; no key means a manual fix, with the patch for a
+             post-renderer
+A release whose chart comes from an HTTP(S) Helm repository has the chart
+fetched (as helm pull does, digest checked) into --chart-cache; --offline
+reports such releases instead. OCI charts are reported, not fetched.
 (docs/kustomize.md and docs/helm.md say how the place is chosen.)
 
 By default only 'auto' fixes are applied. 'review' fixes (resource sizes,
@@ -107,6 +114,7 @@ in live mode, some findings could not be traced to the checkout), 2 error
 	fl.BoolVar(&f.openPR, "open-pr", false, "live mode: open or update a pull request in each repository the objects come from, as the GitHub App (needs --config)")
 	fl.StringVar(&f.config, "config", "", "with --open-pr: the GitHub App's configuration `FILE` (as for kmend serve)")
 	f.live.register(fl)
+	f.sources.register(fl)
 	return cmd
 }
 
@@ -130,7 +138,7 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 	if !readsStdin(args) {
 		// Kustomizations and Helm charts are fixed where their values
 		// come from; their files are not fixed one by one.
-		src = planSources(args, in, fx)
+		src = planSources(args, in, fx, f.sources)
 		set = src.without(set)
 	}
 	for _, e := range inputErrors(set) {

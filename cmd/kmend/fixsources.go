@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/kmend/kmend/internal/finding"
 	"github.com/kmend/kmend/internal/helm"
 	"github.com/kmend/kmend/internal/kustomize"
@@ -31,6 +33,38 @@ type sources struct {
 	covered   map[string]bool
 	chartDirs []string
 	errs      []error
+	// notes are releases left alone without it being an error: charts
+	// that are not fetched (--offline, OCI charts).
+	notes []error
+}
+
+// sourceFlags are fix's flags for charts from Helm repositories.
+type sourceFlags struct {
+	offline    bool
+	chartCache string
+}
+
+func (f *sourceFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&f.offline, "offline", false, "fetch no chart: releases whose chart comes from a Helm repository are reported, not fixed")
+	fl.StringVar(&f.chartCache, "chart-cache", "", "keep charts fetched from Helm repositories in `DIR` (default: the user cache directory's kmend/charts)")
+}
+
+// charts is the chart cache of releases whose chart comes from a Helm
+// repository; nil with --offline (such releases are then
+// helm.ErrExternalChart).
+func (f sourceFlags) charts() (*helm.ChartCache, error) {
+	if f.offline {
+		return nil, nil
+	}
+	dir := f.chartCache
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("chart cache: %w (use --chart-cache or --offline)", err)
+		}
+		dir = filepath.Join(base, "kmend", "charts")
+	}
+	return &helm.ChartCache{Dir: dir}, nil
 }
 
 // changedFile is a file a source fix changes.
@@ -43,8 +77,9 @@ type changedFile struct {
 // directory arguments. A path's repository is the closest directory above
 // it with .git (kustomizations may read bases outside the argument), else
 // the argument itself.
-func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
+func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFlags) *sources {
 	s := &sources{covered: map[string]bool{}}
+	chartCache, chartsErr := sf.charts()
 	// Helm's chartutil reports coalescing through the standard logger.
 	log.SetOutput(io.Discard)
 	for _, arg := range args {
@@ -92,16 +127,32 @@ func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
 		// A chart deployed by a Flux HelmRelease or an Argo CD Application
 		// of the repository is fixed through that release's values (its
 		// inline values first); the others on their own values.yaml.
+		// A release whose chart comes from a Helm repository is fixed in
+		// its values with the chart fetched (and cached); with --offline,
+		// or for an OCI chart, it is reported and left alone. A chart
+		// that cannot be fetched is an error of that release only.
 		released := map[string]bool{}
-		for _, r := range releases(in.set, repo, dir) {
+		rels, external := releases(in.set, repo, dir)
+		s.notes = append(s.notes, external...)
+		for _, r := range rels {
+			if r.Remote != nil && chartsErr != nil {
+				s.errs = append(s.errs, fmt.Errorf("%s: %w", r.Defined, chartsErr))
+				continue
+			}
 			res, err := helm.PlanRelease(r, in.controls, helm.Options{
-				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
+				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check, Charts: chartCache,
 			})
+			if r.Remote != nil && errors.Is(err, helm.ErrExternalChart) {
+				s.notes = append(s.notes, fmt.Errorf("%s: %w", r.Defined, err))
+				continue
+			}
 			if err != nil {
 				s.errs = append(s.errs, fmt.Errorf("%s: %w", r.Defined, err))
 				continue
 			}
-			released[filepath.Join(repo, filepath.FromSlash(r.Chart))] = true
+			if r.Remote == nil {
+				released[filepath.Join(repo, filepath.FromSlash(r.Chart))] = true
+			}
 			s.charts = append(s.charts, res)
 		}
 		for _, c := range charts {
@@ -124,10 +175,12 @@ func planSources(args []string, in *inputs, fx []finding.Fixability) *sources {
 }
 
 // releases are the Flux HelmReleases and Argo CD Applications below dir
-// whose chart is in the repository; the others (charts from a Helm
-// repository, sources elsewhere) are not this checkout's to fix.
-func releases(set *manifest.Set, repo, dir string) []*helm.Release {
-	var out []*helm.Release
+// whose chart is in the repository or in an HTTP(S) Helm repository (their
+// values are in the repository); external lists those whose chart is not
+// fetched (OCI charts, Flux chartRef, a HelmRepository that is not in the
+// repository). The others (sources elsewhere) are not this checkout's to
+// fix.
+func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, external []error) {
 	for _, o := range set.Objects {
 		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
 		var read func(repo, file string, doc int) (*helm.Release, error)
@@ -148,12 +201,16 @@ func releases(set *manifest.Set, repo, dir string) []*helm.Release {
 			continue
 		}
 		r, err := read(repo, filepath.ToSlash(rel), o.Pos.Document)
+		if errors.Is(err, helm.ErrExternalChart) {
+			external = append(external, err)
+			continue
+		}
 		if err != nil {
 			continue // not a Helm source of this repository
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, external
 }
 
 // display is a path as the user would write it: relative to the working
@@ -262,6 +319,9 @@ func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, 
 			files = append(files, changedFile{path: display(filepath.Join(r.Repo, c.Path)), before: c.Before, after: c.After})
 		}
 	}
+	for _, err := range s.notes {
+		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", err)
+	}
 	for _, r := range s.charts {
 		for _, f := range r.Fixes {
 			for _, fd := range f.Findings {
@@ -277,7 +337,11 @@ func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, 
 			}
 		}
 		for _, m := range r.Manual {
-			fmt.Fprintf(w, "manual %-7s %s  %s  (chart %s: %s)\n", m.Finding.ControlID, m.Finding.Position.File, m.Finding.Object, r.Chart, m.Reason)
+			chart := r.Chart
+			if r.Remote != nil {
+				chart = r.Remote.String()
+			}
+			fmt.Fprintf(w, "manual %-7s %s  %s  (chart %s: %s)\n", m.Finding.ControlID, m.Finding.Position.File, m.Finding.Object, chart, m.Reason)
 		}
 		for _, c := range r.Files {
 			files = append(files, changedFile{path: display(filepath.Join(r.Repo, c.Path)), before: c.Before, after: c.After})

@@ -1,10 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/provenance"
+	syaml "sigs.k8s.io/yaml"
 )
 
 func copyFixture(t *testing.T, name string) string {
@@ -102,5 +112,149 @@ func TestFixHelmReleases(t *testing.T) {
 	}
 	if read(t, filepath.Join(repo, "webapp/values.yaml")) != values {
 		t.Error("the chart's own values were changed although releases deploy it")
+	}
+}
+
+// remoteChart is the chart and repository fixture of internal/helm's
+// tests of charts from Helm repositories.
+const remoteChart = "../../internal/helm/testdata/remote-chart"
+
+// chartServer serves the fixture chart as a Helm repository (packaged
+// with the Helm SDK, index.yaml with its digest) and counts requests.
+type chartServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests int
+	files    map[string][]byte
+}
+
+func serveRemoteChart(t *testing.T) *chartServer {
+	t.Helper()
+	s := &chartServer{files: map[string][]byte{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		data, ok := s.files[r.URL.Path]
+		s.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(s.Close)
+	ch, err := loader.Load(filepath.Join(remoteChart, "chart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := provenance.DigestFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.files["/"+filepath.Base(tgz)], err = os.ReadFile(tgz); err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string]any{"apiVersion": "v1", "entries": map[string]any{ch.Name(): []map[string]any{{
+		"apiVersion": "v2", "name": ch.Name(), "version": ch.Metadata.Version, "urls": []string{s.URL + "/" + filepath.Base(tgz)}, "digest": sum,
+	}}}}
+	if s.files["/index.yaml"], err = syaml.Marshal(idx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *chartServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// remoteRepository copies the repository fixture with its sources pointing
+// at url, and a plain Deployment that fix fixes on its own.
+func remoteRepository(t *testing.T, url string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(remoteChart, "repo"))); err != nil {
+		t.Fatal(err)
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, bytes.ReplaceAll(data, []byte("REPO_URL"), []byte(url)), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "plain/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n")
+	return dir
+}
+
+// A Flux HelmRelease and an Argo CD Application whose chart comes from a
+// Helm repository are fixed in their values, with the chart fetched once
+// and cached; --offline leaves them alone; a chart that cannot be fetched
+// is an error of its release, and the rest is still fixed.
+func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
+	srv := serveRemoteChart(t)
+	repo := remoteRepository(t, srv.URL)
+	cache := t.TempDir()
+	release := filepath.Join(repo, "flux/podapp.yaml")
+	before := read(t, release)
+
+	code, out, errs := kmend(t, "", "fix", repo, "--controls", "KM-002", "--offline", "--chart-cache", cache)
+	if code != exitOK || read(t, release) != before || srv.count() != 0 {
+		t.Fatalf("--offline: exit %d, %d requests\n%s\n%s", code, srv.count(), out, errs)
+	}
+	for _, want := range []string{"HelmRelease apps/podapp: chart podapp 1.2.3 from " + srv.URL + ": chart is not in the repository",
+		"HelmRelease apps/podapp-ref: spec.chartRef OCIRepository podapp: OCI charts are not fetched yet"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("--offline: stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	code, out, errs = kmend(t, "", "fix", repo, "--controls", "KM-002", "--chart-cache", cache)
+	if code != exitOK || !strings.Contains(out, "values key securityContext.allowPrivilegeEscalation: false") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	added := "    securityContext:\n      allowPrivilegeEscalation: false\n"
+	after := read(t, release)
+	if !strings.Contains(after, added) || strings.Replace(after, added, "", 1) != before {
+		t.Fatalf("flux/podapp.yaml:\n%s", after)
+	}
+	if !strings.Contains(read(t, filepath.Join(repo, "argocd/podapp.yaml")), "valuesObject:\n        securityContext:\n          allowPrivilegeEscalation: false\n") {
+		t.Errorf("argocd/podapp.yaml:\n%s", read(t, filepath.Join(repo, "argocd/podapp.yaml")))
+	}
+	first := srv.count()
+
+	// Second run: nothing to fix; the exact version is read from the
+	// cache, the Application's constraint asks the index only.
+	code, out, errs = kmend(t, "", "fix", repo, "--controls", "KM-002", "--chart-cache", cache)
+	if code != exitOK || !strings.Contains(out, "fixed 0 findings") {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if n := srv.count() - first; n != 1 {
+		t.Errorf("second run: %d requests, want 1 (the Application's index)", n)
+	}
+
+	// A chart that cannot be fetched: an error naming the URL; the plain
+	// Deployment is still fixed.
+	srv.mu.Lock()
+	delete(srv.files, "/podapp-1.2.3.tgz")
+	srv.mu.Unlock()
+	repo = remoteRepository(t, srv.URL)
+	code, out, errs = kmend(t, "", "fix", repo, "--controls", "KM-002", "--chart-cache", t.TempDir())
+	if code != exitError || !strings.Contains(errs, "HelmRelease apps/podapp: "+srv.URL+"/podapp-1.2.3.tgz: 404 Not Found") {
+		t.Fatalf("404: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(read(t, filepath.Join(repo, "plain/web.yaml")), "allowPrivilegeEscalation: false") {
+		t.Errorf("the plain Deployment was not fixed:\n%s", out)
 	}
 }

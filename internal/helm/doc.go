@@ -31,6 +31,12 @@
 // that does not make the control pass is never written. Result.Write
 // writes the files atomically, only when they change.
 //
+// HelmRelease and Application read a release of the repository; a chart
+// of an HTTP(S) Helm repository (Release.Remote) is fetched by PlanRelease
+// through a ChartCache (index.yaml, version resolved as Helm does, archive
+// digest checked, cached on disk) and planned the same way, the keys going
+// into the release's values. OCI charts are ErrExternalChart.
+//
 // Every path is relative to a repository directory and is read through
 // os.Root: chart and values paths that leave the repository are refused
 // with ErrEscapes. See docs/helm.md for the key search and its limits.

@@ -161,7 +161,7 @@ func (p *planner) verify(edits []*FileEdit) error {
 		}
 	}
 	rp := p.s.repo.withOverrides(over)
-	s, err := newSession(rp, p.s.r, p.s.dir)
+	s, err := p.s.reopen(rp)
 	if err != nil {
 		return err
 	}

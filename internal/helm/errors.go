@@ -18,8 +18,10 @@ var (
 	// the chart's charts/ directory. kmend renders offline and never
 	// downloads charts.
 	ErrMissingDependency = errors.New("chart dependency missing from charts/")
-	// ErrExternalChart: a HelmRelease or Application names a chart from a
-	// Helm or OCI repository, not a directory of this repository.
+	// ErrExternalChart: a HelmRelease or Application names a chart that is
+	// not a directory of this repository and is not fetched: an OCI chart,
+	// a Flux chartRef, a HelmRepository not defined in the repository, or
+	// a chart of a Helm repository planned without Options.Charts.
 	ErrExternalChart = errors.New("chart is not in the repository")
 	// ErrLibraryChart: a library chart renders nothing by itself.
 	ErrLibraryChart = errors.New("library chart")

@@ -30,6 +30,10 @@ type Options struct {
 	// MaxCandidates bounds the keys tried per finding
 	// (DefaultMaxCandidates when 0).
 	MaxCandidates int
+	// Charts fetches the charts of releases whose chart comes from a Helm
+	// repository (Release.Remote). Nil: no chart is fetched, and such a
+	// release is ErrExternalChart.
+	Charts *ChartCache
 }
 
 func (o Options) allows(f finding.Finding) bool {
@@ -44,8 +48,12 @@ func (o Options) allows(f finding.Finding) bool {
 // is written: Write writes the edited files.
 type Result struct {
 	// Repo is the repository directory; every path below is relative to it.
-	Repo  string
-	Chart string
+	Repo string
+	// Chart is the chart directory; for a chart fetched from a Helm
+	// repository (Remote), the archive's name (webapp-1.2.3.tgz), no file
+	// of the repository.
+	Chart  string
+	Remote *RemoteChart
 	// Release and Namespace are the release's name and namespace used to
 	// render.
 	Release   string
@@ -205,12 +213,23 @@ type planner struct {
 // nodes change), read back, rendered and checked once more before they
 // are returned. Nothing is written (see Result.Write).
 func Plan(chartDir string, sources []ValuesSource, controls []*catalog.Control, opts Options) (*Result, error) {
+	return plan(sources, controls, opts, func(rp *repo) (*session, error) {
+		return newSession(rp, opts.Renderer, chartDir)
+	})
+}
+
+// plan is Plan for the chart open returns.
+func plan(sources []ValuesSource, controls []*catalog.Control, opts Options, open func(*repo) (*session, error)) (*Result, error) {
 	rp, err := openRepo(opts.Repo)
 	if err != nil {
 		return nil, err
 	}
 	defer rp.close()
-	p, err := newPlanner(rp, chartDir, sources, controls, opts)
+	s, err := open(rp)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPlannerSession(rp, s, sources, controls, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -229,13 +248,18 @@ func newPlanner(rp *repo, chartDir string, sources []ValuesSource, controls []*c
 	if err != nil {
 		return nil, err
 	}
+	return newPlannerSession(rp, s, sources, controls, opts)
+}
+
+// newPlannerSession is newPlanner for a chart already read.
+func newPlannerSession(rp *repo, s *session, sources []ValuesSource, controls []*catalog.Control, opts Options) (*planner, error) {
 	ls, err := loadLayers(rp, s, sources)
 	if err != nil {
 		return nil, err
 	}
 	openapi.Schema() // loaded once, before anything merges nodes
 	p := &planner{s: s, ls: ls, controls: controls, opts: opts, repairedBy: map[string]*Fix{}}
-	p.res = &Result{Repo: cmp(opts.Repo, "."), Chart: s.dir, Release: opts.release(), Namespace: opts.namespace()}
+	p.res = &Result{Repo: cmp(opts.Repo, "."), Chart: s.dir, Remote: s.remote, Release: opts.release(), Namespace: opts.namespace()}
 	for _, l := range ls.list {
 		p.res.Sources = append(p.res.Sources, l.src)
 	}

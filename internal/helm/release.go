@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	"helm.sh/helm/v4/pkg/strvals"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -16,8 +17,12 @@ import (
 // Release is one Helm release of a chart of the repository: the chart,
 // its values in precedence order, and the release's name and namespace.
 type Release struct {
-	// Chart is the chart directory, relative to the repository.
-	Chart     string
+	// Chart is the chart directory, relative to the repository; empty for
+	// a chart from a Helm repository (Remote).
+	Chart string
+	// Remote is the chart of an HTTP(S) Helm repository the release
+	// deploys: PlanRelease fetches it with Options.Charts.
+	Remote    *RemoteChart
 	Name      string
 	Namespace string
 	Values    []ValuesSource
@@ -32,7 +37,11 @@ type Release struct {
 // HelmRelease reads the Flux HelmRelease in document doc of file (relative
 // to repo) whose chart is a directory of the repository
 // (spec.chart.spec.chart with a GitRepository or Bucket source: the
-// source is taken to be this repository). Its values are
+// source is taken to be this repository), or a chart of a HelmRepository
+// of type default (HTTP(S)) defined in the repository: Release.Remote,
+// spec.chart.spec.version resolved as Helm does. OCI charts (a
+// HelmRepository of type oci, spec.chartRef) are ErrExternalChart. Its
+// values are
 // spec.chart.spec.valuesFiles, then spec.values (which fixes edit,
 // creating it when absent). The release is named spec.releaseName, else
 // [targetNamespace-]name, in spec.targetNamespace or the HelmRelease's
@@ -48,15 +57,22 @@ func HelmRelease(repo, file string, doc int) (*Release, error) {
 	name, ns := str(n, "metadata", "name"), str(n, "metadata", "namespace")
 	id := fmt.Sprintf("%s#%d HelmRelease %s/%s", rel, doc, ns, name)
 	if at(n, "spec", "chartRef") != nil {
-		return nil, fmt.Errorf("%s: spec.chartRef: %w", id, ErrExternalChart)
+		return nil, fmt.Errorf("%s: spec.chartRef %s %s: OCI charts are not fetched yet: %w", id,
+			str(n, "spec", "chartRef", "kind"), str(n, "spec", "chartRef", "name"), ErrExternalChart)
 	}
 	chart := str(n, "spec", "chart", "spec", "chart")
+	r := &Release{Name: str(n, "spec", "releaseName"), Namespace: ns, Defined: id}
 	switch kind := str(n, "spec", "chart", "spec", "sourceRef", "kind"); kind {
 	case "GitRepository", "Bucket":
+	case "HelmRepository":
+		rc, notes, err := helmRepositoryChart(repo, n, ns, chart)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		r.Remote, r.Notes = rc, notes
 	default:
 		return nil, fmt.Errorf("%s: chart %q from a %s: %w", id, chart, kind, ErrExternalChart)
 	}
-	r := &Release{Name: str(n, "spec", "releaseName"), Namespace: ns, Defined: id}
 	target := str(n, "spec", "targetNamespace")
 	if target != "" {
 		r.Namespace = target
@@ -72,8 +88,13 @@ func HelmRelease(repo, file string, doc int) (*Release, error) {
 		return nil, err
 	}
 	defer rp.close()
-	if r.Chart, err = rp.rel(chart); err != nil {
-		return nil, fmt.Errorf("%s: chart: %w", id, err)
+	if r.Remote == nil {
+		if r.Chart, err = rp.rel(chart); err != nil {
+			return nil, fmt.Errorf("%s: chart: %w", id, err)
+		}
+	} else if vfs := items(at(n, "spec", "chart", "spec", "valuesFiles")); len(vfs) > 0 {
+		// Files of the chart's archive, not of the repository.
+		return nil, fmt.Errorf("%s: spec.chart.spec.valuesFiles of a chart from a HelmRepository are files of the chart (not read yet)", id)
 	}
 	for _, vf := range items(at(n, "spec", "chart", "spec", "valuesFiles")) {
 		p, err := rp.rel(vf.Value)
@@ -116,35 +137,54 @@ func Application(repo, file string, doc int) (*Release, error) {
 	srcPath := []string{"spec", "source"}
 	src := at(n, "spec", "source")
 	if src == nil {
-		// Multi-source: the source with a path holding the chart.
+		// Multi-source: the source with a path holding the chart, else
+		// the source naming a chart of a Helm repository.
 		for i, s := range items(at(n, "spec", "sources")) {
 			if str(yaml.NewRNode(s), "path") != "" && (at(yaml.NewRNode(s), "helm") != nil || src == nil) {
 				src, srcPath = s, []string{"spec", "sources", strconv.Itoa(i)}
 			}
 		}
+		if src == nil {
+			for i, s := range items(at(n, "spec", "sources")) {
+				if str(yaml.NewRNode(s), "chart") != "" && (at(yaml.NewRNode(s), "helm") != nil || src == nil) {
+					src, srcPath = s, []string{"spec", "sources", strconv.Itoa(i)}
+				}
+			}
+		}
 	}
 	if src == nil {
-		return nil, fmt.Errorf("%s: no source with a path", id)
+		return nil, fmt.Errorf("%s: no source with a path or a chart", id)
 	}
 	s := yaml.NewRNode(src)
+	r := &Release{Name: name, Namespace: str(n, "spec", "destination", "namespace"), Defined: id}
+	repoURL := str(s, "repoURL")
 	if chart := str(s, "chart"); chart != "" {
-		return nil, fmt.Errorf("%s: chart %q from %s: %w", id, chart, str(s, "repoURL"), ErrExternalChart)
+		if !strings.HasPrefix(repoURL, "https://") && !strings.HasPrefix(repoURL, "http://") {
+			// oci://registry/path, or Argo CD's registry/path without a scheme.
+			return nil, fmt.Errorf("%s: chart %q from %s: OCI charts are not fetched yet: %w", id, chart, repoURL, ErrExternalChart)
+		}
+		r.Remote = &RemoteChart{RepoURL: repoURL, Name: chart, Version: str(s, "targetRevision")}
+		repoURL = "" // $ref/ values files: the sources are taken to be this repository
 	}
 	rp, err := openRepo(repo)
 	if err != nil {
 		return nil, err
 	}
 	defer rp.close()
-	r := &Release{Name: name, Namespace: str(n, "spec", "destination", "namespace"), Defined: id}
 	if rn := str(s, "helm", "releaseName"); rn != "" {
 		r.Name = rn
 	}
-	if r.Chart, err = rp.rel(str(s, "path")); err != nil {
-		return nil, fmt.Errorf("%s: source path: %w", id, err)
+	if r.Remote == nil {
+		if r.Chart, err = rp.rel(str(s, "path")); err != nil {
+			return nil, fmt.Errorf("%s: source path: %w", id, err)
+		}
 	}
 	helmPath := append(srcPath, "helm")
 	for _, vf := range items(at(s, "helm", "valueFiles")) {
-		p, err := valueFilePath(rp, n, r.Chart, str(s, "repoURL"), vf.Value)
+		if r.Remote != nil && !strings.HasPrefix(vf.Value, "$") {
+			return nil, fmt.Errorf("%s: valueFiles: %s is a file of the %s (not read yet)", id, vf.Value, r.Remote)
+		}
+		p, err := valueFilePath(rp, n, r.Chart, repoURL, vf.Value)
 		if err != nil {
 			return nil, fmt.Errorf("%s: valueFiles: %w", id, err)
 		}
@@ -188,7 +228,7 @@ func valueFilePath(rp *repo, app *yaml.RNode, chartDir, repoURL, vf string) (str
 		for _, sn := range items(at(app, "spec", "sources")) {
 			s := yaml.NewRNode(sn)
 			if str(s, "ref") == ref[1:] {
-				if normalizeURL(str(s, "repoURL")) != normalizeURL(repoURL) {
+				if repoURL != "" && normalizeURL(str(s, "repoURL")) != normalizeURL(repoURL) {
 					return "", fmt.Errorf("%s: in another repository (%s)", vf, str(s, "repoURL"))
 				}
 				return rp.rel(rest)
@@ -214,7 +254,62 @@ func PlanRelease(r *Release, controls []*catalog.Control, opts Options) (*Result
 	if opts.Namespace == "" {
 		opts.Namespace = r.Namespace
 	}
-	return Plan(r.Chart, r.Values, controls, opts)
+	if r.Remote == nil {
+		return Plan(r.Chart, r.Values, controls, opts)
+	}
+	files, rc, err := fetchRemote(r, opts.Charts)
+	if err != nil {
+		return nil, err
+	}
+	return plan(r.Values, controls, opts, func(rp *repo) (*session, error) {
+		return loadSession(rp, opts.Renderer, rc.archiveName(), files, rc)
+	})
+}
+
+// RenderRelease renders a release read by HelmRelease or Application (its
+// name and namespace replacing r's when those are empty), fetching its
+// chart with charts when it comes from a Helm repository.
+func (r Renderer) RenderRelease(rel *Release, charts *ChartCache) ([]Object, error) {
+	r.Release = cmp(r.Release, rel.Name)
+	r.Namespace = cmp(r.Namespace, rel.Namespace)
+	if rel.Remote == nil {
+		return r.Render(rel.Chart, rel.Values...)
+	}
+	files, rc, err := fetchRemote(rel, charts)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := openRepo(r.Repo)
+	if err != nil {
+		return nil, err
+	}
+	defer rp.close()
+	s, err := loadSession(rp, r, rc.archiveName(), files, rc)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := loadLayers(rp, s, rel.Values)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.renderWith(ls.merged(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.objects, nil
+}
+
+// fetchRemote fetches a release's chart; without a cache it is
+// ErrExternalChart.
+func fetchRemote(r *Release, charts *ChartCache) ([]*archive.BufferedFile, *RemoteChart, error) {
+	if charts == nil {
+		return nil, nil, fmt.Errorf("%s: %w (charts are not fetched offline)", r.Remote, ErrExternalChart)
+	}
+	files, rc, err := charts.Fetch(*r.Remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, &rc, nil
 }
 
 // PlanRepo plans every chart of the repository (Charts) on its own, with

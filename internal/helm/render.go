@@ -128,6 +128,17 @@ type session struct {
 	caps     *common.Capabilities
 	refs     map[string]*templateRefs // by Helm template name
 	defaults string                   // the chart's values.yaml, relative to the repository; "" when absent
+	remote   *RemoteChart             // the chart's Helm repository; nil for a chart of the repository
+}
+
+// reopen reads the session's chart again through rp (a view of the
+// repository with edited files): a chart of the repository from its
+// directory, a fetched chart from the same archive files.
+func (s *session) reopen(rp *repo) (*session, error) {
+	if s.remote != nil {
+		return loadSession(rp, s.r, s.dir, s.files, s.remote)
+	}
+	return newSession(rp, s.r, s.dir)
 }
 
 func newSession(rp *repo, r Renderer, chartDir string) (*session, error) {
@@ -139,6 +150,14 @@ func newSession(rp *repo, r Renderer, chartDir string) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", dir, err)
 	}
+	return loadSession(rp, r, dir, files, nil)
+}
+
+// loadSession reads a chart from its files: a directory of the repository
+// (remote nil), or the archive of a chart fetched from a Helm repository,
+// whose files are no file of the repository (dir names it then, and its
+// values.yaml is never edited).
+func loadSession(rp *repo, r Renderer, dir string, files []*archive.BufferedFile, remote *RemoteChart) (*session, error) {
 	ch, err := loader.LoadFiles(files)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", dir, err)
@@ -158,8 +177,8 @@ func newSession(rp *repo, r Renderer, chartDir string) (*session, error) {
 	}
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
-	s := &session{repo: rp, r: r, dir: dir, files: files, chart: ch, caps: caps}
-	if slices.ContainsFunc(files, func(f *archive.BufferedFile) bool { return f.Name == "values.yaml" }) {
+	s := &session{repo: rp, r: r, dir: dir, files: files, chart: ch, caps: caps, remote: remote}
+	if remote == nil && slices.ContainsFunc(files, func(f *archive.BufferedFile) bool { return f.Name == "values.yaml" }) {
 		s.defaults = path.Join(dir, "values.yaml")
 	}
 	s.refs = collectRefs(ch)
