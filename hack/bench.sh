@@ -198,7 +198,7 @@ for c in "${CORPORA[@]}"; do
 			SCAN_MET=$((SCAN_MET + 1))
 		else
 			verdict="not met"
-			SCAN_MISSED+="$c ($(ms "$k" "$ks") in all; without start-up the ratio is $rw)"$'\n'
+			SCAN_MISSED+="$c ($(ms "$k" "$ks") in all, a ratio of $rw without start-up)"$'\n'
 		fi
 	fi
 	kf=$(median fix "kmend fix ($c)")
@@ -333,7 +333,7 @@ if [ "$SCAN_TOTAL" -eq 0 ]; then
 elif [ "$SCAN_MET" -eq "$SCAN_TOTAL" ]; then
 	SCAN_VERDICT="**met** on all $SCAN_TOTAL corpora (kmend scan's median is at most kube-score's)."
 else
-	SCAN_VERDICT="**not met** on $((SCAN_TOTAL - SCAN_MET)) of $SCAN_TOTAL corpora (met on $SCAN_MET): $(paste -sd';' <<<"${SCAN_MISSED%$'\n'}" | sed 's/;/; /g'). Start-up alone is $(s "$K_START") for kmend and $(s "$KS_START") for kube-score ($(ms "$K_START" "$KS_START")): kmend is one binary that links the Helm SDK, client-go, go-git and go-github, whose packages initialise on every run (docs/design.md)."
+	SCAN_VERDICT="**not met** on $((SCAN_TOTAL - SCAN_MET)) of $SCAN_TOTAL corpora (met on $SCAN_MET): $(paste -sd'|' <<<"${SCAN_MISSED%$'\n'}" | sed 's/|/; /g'). Start-up alone is $(s "$K_START") for kmend and $(s "$KS_START") for kube-score ($(ms "$K_START" "$KS_START")): kmend is one binary that links the Helm SDK, client-go, go-git and go-github, whose packages initialise on every run (docs/design.md)."
 fi
 if [ -n "$POLARIS" ]; then
 	FIX_VERDICT=""
