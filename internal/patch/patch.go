@@ -3,6 +3,8 @@ package patch
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +41,11 @@ type Fix struct {
 	Kubectl []string
 	// Note is a caveat about applying the patch to a live object.
 	Note string
+
+	// opsGive is what JSONPatch gave when NewWithDoc applied it to the
+	// object's JSON, opsOn: VerifyDocs uses it, once, instead of applying
+	// the ops again.
+	opsOn, opsGive []byte
 }
 
 // Key identifies what a fix does, so that one pod-level fix that repairs
@@ -60,6 +67,17 @@ func New(r check.Result, obj *yaml.RNode) (*Fix, error) {
 
 // NewWithJSON is New for a caller that already has the object as JSON.
 func NewWithJSON(r check.Result, obj *yaml.RNode, objJSON []byte) (*Fix, error) {
+	return newFix(r, NewDoc(objJSON), false)
+}
+
+// NewWithDoc is New for a caller that has the object as a Doc and is about
+// to verify the fix against it with VerifyDocs: the fix keeps what its RFC
+// 6902 ops gave when applied to obj, for VerifyDocs to use.
+func NewWithDoc(r check.Result, obj *Doc) (*Fix, error) {
+	return newFix(r, obj, true)
+}
+
+func newFix(r check.Result, obj *Doc, keepOps bool) (*Fix, error) {
 	c := r.Control
 	smp, ops, level := c.Fix.StrategicMerge, c.Fix.JSONPatch, c.Fix.Level
 	if level == "" {
@@ -91,21 +109,62 @@ func NewWithJSON(r check.Result, obj *yaml.RNode, objJSON []byte) (*Fix, error) 
 	if err != nil {
 		return nil, err
 	}
-	if f.Relative, err = yaml.Parse(text); err != nil {
+	rel, err := parsedTemplates.get(text, parseRelative)
+	if err != nil {
 		return nil, fmt.Errorf("control %s: strategicMerge renders invalid YAML: %w", c.ID, err)
 	}
+	f.Relative = rel.node.Copy()
 	text, err = catalog.Render(c.ID+" jsonPatch", ops, r.Data)
 	if err != nil {
 		return nil, err
 	}
-	if f.RelativeOps, err = catalog.ParseOps([]byte(text)); err != nil {
+	relOps, err := parsedOps.get(text, func(text string) ([]catalog.Op, error) { return catalog.ParseOps([]byte(text)) })
+	if err != nil {
 		return nil, fmt.Errorf("control %s: jsonPatch: %w", c.ID, err)
 	}
-	if err := f.whole(objJSON); err != nil {
+	f.RelativeOps = slices.Clone(relOps)
+	applied, err := f.whole(rel, obj)
+	if err != nil {
 		return nil, err
+	}
+	if keepOps && applied != nil {
+		f.opsOn, f.opsGive = obj.JSON, applied
 	}
 	return f, nil
 }
+
+// relative is a rendered strategic-merge template, parsed: the YAML node,
+// and the value sigs.k8s.io/yaml reads from the node's text (or why it
+// cannot).
+type relative struct {
+	node     *yaml.RNode
+	value    map[string]any
+	valueErr error
+}
+
+func parseRelative(text string) (relative, error) {
+	n, err := yaml.Parse(text)
+	if err != nil {
+		return relative{}, err
+	}
+	r := relative{node: n}
+	s, err := n.String()
+	if err != nil {
+		r.valueErr = err
+		return r, nil
+	}
+	r.valueErr = syaml.Unmarshal([]byte(s), &r.value)
+	return r, nil
+}
+
+// Rendered templates repeat (one text per control and parameters, mostly),
+// so what is parsed from them is kept. The values are shared and never
+// changed.
+var (
+	parsedTemplates memo[relative]
+	parsedOps       memo[[]catalog.Op]
+	yamlOfJSON      memo[[]byte]
+)
 
 // Apply applies the fix to obj, the object's root node, with kyaml's
 // merge2. The whole-object patch is merged at the root so that kyaml knows
@@ -129,6 +188,23 @@ func (f *Fix) Apply(obj *yaml.RNode) error {
 	}
 	_, err = merge2.Merge(p, obj, opts)
 	return err
+}
+
+// ApplyUndoable applies the fix to obj as Apply does, and returns a
+// function that puts obj back as it was before, for a caller that edits obj
+// in place and keeps the edit only once it is verified. It saves only what
+// Apply can change: the base node when the fix is merged there, else the
+// whole object.
+func (f *Fix) ApplyUndoable(obj *yaml.RNode) (undo func(), err error) {
+	changed := obj
+	if !hasSequence(f.Relative.YNode()) {
+		if changed, err = nodeAt(obj, f.Base); err != nil {
+			return func() {}, err
+		}
+	}
+	saved := yaml.CopyYNode(changed.YNode())
+	undo = func() { *changed.YNode() = *saved }
+	return undo, f.Apply(obj)
 }
 
 func hasSequence(n *yaml.Node) bool {
@@ -194,19 +270,17 @@ func pointer(path []string) string {
 // whole builds the object-level forms: the strategic-merge patch nests the
 // relative patch under the object's path (a container becomes a list element
 // keyed by its name, as strategic merge expects), the JSON ops get the base
-// prefix and any parents the object lacks.
-func (f *Fix) whole(objJSON []byte) error {
-	var rel map[string]any
-	s, err := f.Relative.String()
-	if err != nil {
-		return err
+// prefix and any parents the object lacks. It returns what the ops give
+// when applied to obj, when that is known.
+func (f *Fix) whole(relative relative, obj *Doc) ([]byte, error) {
+	if relative.valueErr != nil {
+		return nil, relative.valueErr
 	}
-	if err := syaml.Unmarshal([]byte(s), &rel); err != nil {
-		return err
-	}
-	var patch any = rel
+	var patch any = relative.value
 	path := f.Base
 	if f.Level == catalog.LevelContainer {
+		// The parsed template is shared: the name goes into a copy.
+		rel := maps.Clone(relative.value)
 		rel["name"] = f.Result.Target.Container
 		n := len(path)
 		patch = map[string]any{path[n-2]: []any{rel}}
@@ -215,17 +289,21 @@ func (f *Fix) whole(objJSON []byte) error {
 	for i := len(path) - 1; i >= 0; i-- {
 		patch = map[string]any{path[i]: patch}
 	}
+	var err error
 	if f.StrategicMergeJSON, err = json.Marshal(patch); err != nil {
-		return err
+		return nil, err
 	}
-	if f.StrategicMerge, err = syaml.JSONToYAML(f.StrategicMergeJSON); err != nil {
-		return err
+	smp, err := yamlOfJSON.get(string(f.StrategicMergeJSON), func(j string) ([]byte, error) { return syaml.JSONToYAML([]byte(j)) })
+	if err != nil {
+		return nil, err
 	}
-	if f.JSONPatch, err = absoluteOps(objJSON, f.BasePointer, f.RelativeOps); err != nil {
-		return fmt.Errorf("control %s: %w", f.Result.Control.ID, err)
+	f.StrategicMerge = slices.Clone(smp)
+	var applied []byte
+	if f.JSONPatch, applied, err = absoluteOpsOf(obj, f.BasePointer, f.RelativeOps); err != nil {
+		return nil, fmt.Errorf("control %s: %w", f.Result.Control.ID, err)
 	}
 	f.kubectl()
-	return nil
+	return applied, nil
 }
 
 func (f *Fix) kubectl() {

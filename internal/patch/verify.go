@@ -50,19 +50,30 @@ func ApplyStrategicMerge(kind string, doc, patch []byte) ([]byte, error) {
 // applied to before with the reference libraries, give after (JSON
 // documents, compared as values).
 func (f *Fix) Verify(before, after []byte) error {
+	return f.VerifyDocs(NewDoc(before), NewDoc(after))
+}
+
+// VerifyDocs is Verify for documents that may be decoded already. When
+// before is the document the fix was rendered for, the RFC 6902 ops were
+// applied to it then: that result is used (once) instead of applying them
+// again.
+func (f *Fix) VerifyDocs(before, after *Doc) error {
 	kind := f.Result.Finding.Object.Kind
-	smp, err := ApplyStrategicMerge(kind, before, f.StrategicMergeJSON)
+	smp, err := ApplyStrategicMerge(kind, before.JSON, f.StrategicMergeJSON)
 	if err != nil {
 		return fmt.Errorf("strategic-merge patch does not apply: %w", err)
 	}
-	if !SameJSON(smp, after) {
+	if !SameDoc(NewDoc(smp), after) {
 		return fmt.Errorf("strategic-merge patch gives another object than the edit")
 	}
-	jp, err := ApplyJSONPatch(before, f.JSONPatch)
-	if err != nil {
-		return fmt.Errorf("RFC 6902 patch does not apply: %w", err)
+	jp, on := f.opsGive, f.opsOn
+	f.opsOn, f.opsGive = nil, nil
+	if jp == nil || !bytes.Equal(on, before.JSON) {
+		if jp, err = ApplyJSONPatch(before.JSON, f.JSONPatch); err != nil {
+			return fmt.Errorf("RFC 6902 patch does not apply: %w", err)
+		}
 	}
-	if !SameJSON(jp, after) {
+	if !SameDoc(NewDoc(jp), after) {
 		return fmt.Errorf("RFC 6902 patch gives another object than the edit")
 	}
 	return nil

@@ -39,7 +39,9 @@ func (o Options) allows(f finding.Finding) bool {
 }
 
 // Applied is one fix that was accepted, with the findings it repairs (a
-// pod-level fix can repair several containers).
+// pod-level fix can repair several containers). The fix's Result has no
+// nodes (Node and Root are nil): they were nodes of a working copy, which
+// the result would otherwise keep in memory.
 type Applied struct {
 	Fix      *patch.Fix
 	Findings []finding.Finding
@@ -96,6 +98,7 @@ func Run(set *manifest.Set, controls []*catalog.Control, opts Options) []*FileRe
 func fixFile(f *yamledit.File, objs []manifest.Object, controls []*catalog.Control, opts Options) *FileResult {
 	res := &FileResult{Path: f.Path, Before: f.Data}
 	work := map[int]*yaml.RNode{} // document index → edited copy
+	tried := map[int]bool{}       // documents whose copy fixes were tried on
 	for _, o := range objs {
 		results := check.Run(controls, o, opts.Check)
 		var todo []check.Result
@@ -124,7 +127,16 @@ func fixFile(f *yamledit.File, objs []manifest.Object, controls []*catalog.Contr
 			}
 			continue
 		}
-		fixObject(res, manifest.Object{Node: objNode, Ref: o.Ref, Pos: o.Pos, InDoc: o.InDoc}, todo, controls, opts)
+		obj := manifest.Object{Node: objNode, Ref: o.Ref, Pos: o.Pos, InDoc: o.InDoc}
+		// Until fixes are tried on it, the copy holds the object as checked
+		// above (when that is the document's own node): these results are
+		// the copy's, no need to check it again.
+		var checked []check.Result
+		if orig, err := nodeAt(doc.Node, o.InDoc); err == nil && orig.YNode() == o.Node.YNode() && !tried[doc.Index] {
+			checked = results
+		}
+		tried[doc.Index] = true
+		fixObject(res, obj, todo, checked, controls, opts)
 	}
 	if len(res.Applied) == 0 {
 		return res
@@ -158,32 +170,46 @@ func (r *FileResult) dropAll(err error) {
 	r.Applied = nil
 }
 
-// state is an object as the fixes so far left it: its node, its JSON and
-// its failing results by fingerprint, so each fix costs one merge, one JSON
-// conversion and one check run.
+// state is an object as the fixes so far left it: its JSON and its failing
+// results, by fingerprint, so each fix costs one merge, one JSON conversion
+// and one check run.
 type state struct {
-	json    []byte
-	results map[string]check.Result
+	doc     *patch.Doc
+	results []check.Result
+	byFP    map[string]int // fingerprint → index in results
 }
 
-func newState(obj manifest.Object, node *yaml.RNode, controls []*catalog.Control, opts Options) (*state, error) {
-	j, err := patch.JSON(node)
+// newState reads obj's state; results, when not nil, are obj's check
+// results already.
+func newState(obj manifest.Object, results []check.Result, controls []*catalog.Control, opts Options) (*state, error) {
+	j, err := patch.JSON(obj.Node)
 	if err != nil {
 		return nil, err
 	}
-	o := obj
-	o.Node = node
-	st := &state{json: j, results: map[string]check.Result{}}
-	for _, r := range check.Run(controls, o, opts.Check) {
-		st.results[r.Finding.Fingerprint()] = r
+	if results == nil {
+		results = check.Run(controls, obj, opts.Check)
+	}
+	st := &state{doc: patch.NewDoc(j), results: results, byFP: make(map[string]int, len(results))}
+	for i, r := range results {
+		st.byFP[r.Finding.Fingerprint()] = i
 	}
 	return st, nil
 }
 
+// result returns the failing result with the fingerprint fp.
+func (st *state) result(fp string) (check.Result, bool) {
+	i, ok := st.byFP[fp]
+	if !ok {
+		return check.Result{}, false
+	}
+	return st.results[i], true
+}
+
 // fixObject applies, one by one, the fixes for an object's findings to obj
-// (a node inside the working copy), keeping only verified ones.
-func fixObject(res *FileResult, obj manifest.Object, todo []check.Result, controls []*catalog.Control, opts Options) {
-	cur, err := newState(obj, obj.Node, controls, opts)
+// (a node inside the working copy), keeping only verified ones. checked, when
+// not nil, are obj's check results.
+func fixObject(res *FileResult, obj manifest.Object, todo, checked []check.Result, controls []*catalog.Control, opts Options) {
+	cur, err := newState(obj, checked, controls, opts)
 	if err != nil {
 		for _, r := range todo {
 			res.Dropped = append(res.Dropped, Dropped{r.Finding, err.Error()})
@@ -192,7 +218,7 @@ func fixObject(res *FileResult, obj manifest.Object, todo []check.Result, contro
 	}
 	for _, want := range todo {
 		fp := want.Finding.Fingerprint()
-		r, still := cur.results[fp]
+		r, still := cur.result(fp)
 		if !still {
 			// An earlier fix (a pod-level one) already repaired it.
 			if a := lastFor(res, want.Control.ID, obj.Ref); a != nil {
@@ -200,51 +226,63 @@ func fixObject(res *FileResult, obj manifest.Object, todo []check.Result, contro
 			}
 			continue
 		}
-		fx, trial, next, err := try(obj, r, cur, controls, opts)
+		fx, next, err := try(obj, r, cur, controls, opts)
 		if err != nil {
 			res.Dropped = append(res.Dropped, Dropped{want.Finding, err.Error()})
 			continue
 		}
-		// Accept: the object's node, which sits in the working copy of the
-		// document, takes the verified content.
-		*obj.Node.YNode() = *trial.YNode()
 		cur = next
+		fx.Result.Node, fx.Result.Root = nil, nil
 		res.Applied = append(res.Applied, Applied{Fix: fx, Findings: []finding.Finding{want.Finding}})
 	}
 }
 
-// try renders the fix for r, applies it to a copy of the object and
-// verifies it: the control passes there, the strategic-merge patch and the
-// RFC 6902 ops give exactly the edited object, and no control fails that did
-// not fail before. It returns the fix, the edited copy and its state.
-func try(obj manifest.Object, r check.Result, cur *state, controls []*catalog.Control, opts Options) (*patch.Fix, *yaml.RNode, *state, error) {
-	fx, err := patch.NewWithJSON(r, obj.Node, cur.json)
+// try renders the fix for r, applies it to the object and verifies it: the
+// control passes there, the strategic-merge patch and the RFC 6902 ops give
+// exactly the edited object, and no control fails that did not fail before.
+// It returns the fix and the object's new state; when the fix is not
+// verified, the object is put back as it was.
+func try(obj manifest.Object, r check.Result, cur *state, controls []*catalog.Control, opts Options) (*patch.Fix, *state, error) {
+	fx, err := patch.NewWithDoc(r, cur.doc)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	trial := obj.Node.Copy()
-	if err := fx.Apply(trial); err != nil {
-		return nil, nil, nil, fmt.Errorf("apply: %w", err)
-	}
-	next, err := newState(obj, trial, controls, opts)
+	undo, err := fx.ApplyUndoable(obj.Node)
 	if err != nil {
-		return nil, nil, nil, err
+		undo()
+		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
-	if patch.SameJSON(cur.json, next.json) {
-		return nil, nil, nil, fmt.Errorf("the fix changes nothing")
+	next, err := verify(obj, fx, r, cur, controls, opts)
+	if err != nil {
+		undo()
+		return nil, nil, err
 	}
-	if err := fx.Verify(cur.json, next.json); err != nil {
-		return nil, nil, nil, err
+	return fx, next, nil
+}
+
+// verify checks the fix fx for r, just applied to obj, whose state before
+// was cur, and returns obj's new state.
+func verify(obj manifest.Object, fx *patch.Fix, r check.Result, cur *state, controls []*catalog.Control, opts Options) (*state, error) {
+	next, err := newState(obj, nil, controls, opts)
+	if err != nil {
+		return nil, err
 	}
-	if _, still := next.results[r.Finding.Fingerprint()]; still {
-		return nil, nil, nil, fmt.Errorf("the fix does not make %s pass", r.Control.ID)
+	if patch.SameDoc(cur.doc, next.doc) {
+		return nil, fmt.Errorf("the fix changes nothing")
 	}
-	for fp, nr := range next.results {
-		if _, was := cur.results[fp]; !was {
-			return nil, nil, nil, fmt.Errorf("the fix makes %s fail (%s)", nr.Control.ID, nr.Finding.Path)
+	if err := fx.VerifyDocs(cur.doc, next.doc); err != nil {
+		return nil, err
+	}
+	if _, still := next.byFP[r.Finding.Fingerprint()]; still {
+		return nil, fmt.Errorf("the fix does not make %s pass", r.Control.ID)
+	}
+	for fp, i := range next.byFP {
+		if _, was := cur.byFP[fp]; !was {
+			nr := next.results[i]
+			return nil, fmt.Errorf("the fix makes %s fail (%s)", nr.Control.ID, nr.Finding.Path)
 		}
 	}
-	return fx, trial, next, nil
+	return next, nil
 }
 
 func lastFor(res *FileResult, id string, ref finding.ObjectRef) *Applied {
