@@ -85,8 +85,9 @@ func (c *Control) Defaults(set map[string]string) (map[string]string, error) {
 	return out, nil
 }
 
-// WhyText returns the control's why-text for a reason, filled in.
-func (c *Control) WhyText(reason string, data TemplateData) string {
+// WhyTemplate returns the control's why-text template for a reason: the
+// reason's own, else the title.
+func (c *Control) WhyTemplate(reason string) string {
 	var t string
 	switch reason {
 	case "unset":
@@ -99,6 +100,12 @@ func (c *Control) WhyText(reason string, data TemplateData) string {
 	if t == "" {
 		t = c.Title
 	}
+	return t
+}
+
+// WhyText returns the control's why-text for a reason, filled in.
+func (c *Control) WhyText(reason string, data TemplateData) string {
+	t := c.WhyTemplate(reason)
 	s, err := Render(c.ID+" why", t, data)
 	if err != nil {
 		return t

@@ -14,19 +14,7 @@ import (
 // large scan's findings is a good part of its checking time.
 // TestWhyTextIsCatalogs holds it to c.WhyText.
 func whyText(c *catalog.Control, reason string, data *catalog.TemplateData) string {
-	var t string
-	switch reason {
-	case "unset":
-		t = c.Why.Unset
-	case "inherited":
-		t = c.Why.Inherited
-	default:
-		t = c.Why.Risky
-	}
-	if t == "" {
-		t = c.Title
-	}
-	pieces, ok := simpleTemplate(t)
+	pieces, ok := simpleTemplate(c.WhyTemplate(reason))
 	if !ok {
 		return c.WhyText(reason, *data)
 	}
