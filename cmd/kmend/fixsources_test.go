@@ -3,18 +3,12 @@ package main
 import (
 	"bytes"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"helm.sh/helm/v4/pkg/provenance"
-	syaml "sigs.k8s.io/yaml"
+	"github.com/kmend/kmend/internal/helm/helmtest"
 )
 
 func copyFixture(t *testing.T, name string) string {
@@ -119,60 +113,6 @@ func TestFixHelmReleases(t *testing.T) {
 // tests of charts from Helm repositories.
 const remoteChart = "../../internal/helm/testdata/remote-chart"
 
-// chartServer serves the fixture chart as a Helm repository (packaged
-// with the Helm SDK, index.yaml with its digest) and counts requests.
-type chartServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests int
-	files    map[string][]byte
-}
-
-func serveRemoteChart(t *testing.T) *chartServer {
-	t.Helper()
-	s := &chartServer{files: map[string][]byte{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests++
-		data, ok := s.files[r.URL.Path]
-		s.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	t.Cleanup(s.Close)
-	ch, err := loader.Load(filepath.Join(remoteChart, "chart"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgz, err := chartutil.Save(ch, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := provenance.DigestFile(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.files["/"+filepath.Base(tgz)], err = os.ReadFile(tgz); err != nil {
-		t.Fatal(err)
-	}
-	idx := map[string]any{"apiVersion": "v1", "entries": map[string]any{ch.Name(): []map[string]any{{
-		"apiVersion": "v2", "name": ch.Name(), "version": ch.Metadata.Version, "urls": []string{s.URL + "/" + filepath.Base(tgz)}, "digest": sum,
-	}}}}
-	if s.files["/index.yaml"], err = syaml.Marshal(idx); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func (s *chartServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // remoteRepository copies the repository fixture with its sources pointing
 // at url, and a plain Deployment that fix fixes on its own.
 func remoteRepository(t *testing.T, url string) string {
@@ -203,15 +143,15 @@ func remoteRepository(t *testing.T, url string) string {
 // and cached; --offline leaves them alone; a chart that cannot be fetched
 // is an error of its release, and the rest is still fixed.
 func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
-	srv := serveRemoteChart(t)
+	srv := helmtest.Serve(t, filepath.Join(remoteChart, "chart"))
 	repo := remoteRepository(t, srv.URL)
 	cache := t.TempDir()
 	release := filepath.Join(repo, "flux/podapp.yaml")
 	before := read(t, release)
 
 	code, out, errs := kmend(t, "", "fix", repo, "--controls", "KM-002", "--offline", "--chart-cache", cache)
-	if code != exitOK || read(t, release) != before || srv.count() != 0 {
-		t.Fatalf("--offline: exit %d, %d requests\n%s\n%s", code, srv.count(), out, errs)
+	if code != exitOK || read(t, release) != before || srv.Total() != 0 {
+		t.Fatalf("--offline: exit %d, %d requests\n%s\n%s", code, srv.Total(), out, errs)
 	}
 	for _, want := range []string{"HelmRelease apps/podapp: chart podapp 1.2.3 from " + srv.URL + ": chart is not in the repository",
 		"HelmRelease apps/podapp-ref: spec.chartRef OCIRepository podapp: OCI charts are not fetched yet"} {
@@ -232,7 +172,7 @@ func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
 	if !strings.Contains(read(t, filepath.Join(repo, "argocd/podapp.yaml")), "valuesObject:\n        securityContext:\n          allowPrivilegeEscalation: false\n") {
 		t.Errorf("argocd/podapp.yaml:\n%s", read(t, filepath.Join(repo, "argocd/podapp.yaml")))
 	}
-	first := srv.count()
+	first := srv.Total()
 
 	// Second run: nothing to fix; the exact version is read from the
 	// cache, the Application's constraint asks the index only.
@@ -240,18 +180,16 @@ func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "fixed 0 findings") {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errs)
 	}
-	if n := srv.count() - first; n != 1 {
+	if n := srv.Total() - first; n != 1 {
 		t.Errorf("second run: %d requests, want 1 (the Application's index)", n)
 	}
 
 	// A chart that cannot be fetched: an error naming the URL; the plain
 	// Deployment is still fixed.
-	srv.mu.Lock()
-	delete(srv.files, "/podapp-1.2.3.tgz")
-	srv.mu.Unlock()
+	srv.SetFile("/charts/podapp-1.2.3.tgz", nil)
 	repo = remoteRepository(t, srv.URL)
 	code, out, errs = kmend(t, "", "fix", repo, "--controls", "KM-002", "--chart-cache", t.TempDir())
-	if code != exitError || !strings.Contains(errs, "HelmRelease apps/podapp: "+srv.URL+"/podapp-1.2.3.tgz: 404 Not Found") {
+	if code != exitError || !strings.Contains(errs, "HelmRelease apps/podapp: "+srv.URL+"/charts/podapp-1.2.3.tgz: 404 Not Found") {
 		t.Fatalf("404: exit %d\n%s\n%s", code, out, errs)
 	}
 	if !strings.Contains(read(t, filepath.Join(repo, "plain/web.yaml")), "allowPrivilegeEscalation: false") {

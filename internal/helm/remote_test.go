@@ -3,103 +3,18 @@ package helm
 import (
 	"bytes"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"helm.sh/helm/v4/pkg/provenance"
-	syaml "sigs.k8s.io/yaml"
-
 	"github.com/kmend/kmend/internal/check"
+	"github.com/kmend/kmend/internal/helm/helmtest"
 )
 
 // remoteFixture is testdata/remote-chart: a chart to serve and a
 // repository whose releases deploy it from the server.
 const remoteFixture = "testdata/remote-chart"
-
-// helmServer is a Helm repository served by httptest: the fixture chart
-// packaged with the Helm SDK and an index.yaml listing it with its digest.
-type helmServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests map[string]int
-	// files are served by path (/index.yaml, /charts/podapp-1.2.3.tgz).
-	files map[string][]byte
-}
-
-func (s *helmServer) count(p string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[p]
-}
-
-func (s *helmServer) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.requests {
-		n += c
-	}
-	return n
-}
-
-func serveChart(t *testing.T, chartDir string) *helmServer {
-	t.Helper()
-	s := &helmServer{requests: map[string]int{}, files: map[string][]byte{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests[r.URL.Path]++
-		data, ok := s.files[r.URL.Path]
-		s.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	t.Cleanup(s.Close)
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	tgz, err := chartutil.Save(ch, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := provenance.DigestFile(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Base(tgz)
-	s.files["/charts/"+name] = data
-	// An index as helm repo index writes it, with a relative URL.
-	idx := map[string]any{
-		"apiVersion": "v1",
-		"entries": map[string]any{
-			ch.Name(): []map[string]any{
-				{"apiVersion": "v2", "name": ch.Name(), "version": "1.1.0", "urls": []string{"charts/none-1.1.0.tgz"}},
-				{"apiVersion": "v2", "name": ch.Name(), "version": ch.Metadata.Version, "appVersion": ch.Metadata.AppVersion,
-					"urls": []string{"charts/" + name}, "digest": sum},
-				{"apiVersion": "v2", "name": ch.Name(), "version": "2.0.0-rc.1", "urls": []string{"charts/none-2.0.0-rc.1.tgz"}},
-			},
-		},
-	}
-	if s.files["/index.yaml"], err = syaml.Marshal(idx); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // remoteRepo copies the repository fixture, pointing its sources at url.
 func remoteRepo(t *testing.T, url string) string {
@@ -123,7 +38,7 @@ func remoteRepo(t *testing.T, url string) string {
 // spec.values, nothing else of the file changes, and the release renders
 // with the control passing.
 func TestRemoteHelmRelease(t *testing.T) {
-	srv := serveChart(t, filepath.Join(remoteFixture, "chart"))
+	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
 	repo := remoteRepo(t, srv.URL)
 	cache := &ChartCache{Dir: t.TempDir()}
 	r, err := HelmRelease(repo, "flux/podapp.yaml", 0)
@@ -142,8 +57,8 @@ func TestRemoteHelmRelease(t *testing.T) {
 		res.Fixes[0].File() != "flux/podapp.yaml" || res.Remote == nil || res.Remote.Resolved != "1.2.3" || res.Chart != "podapp-1.2.3.tgz" {
 		t.Fatalf("fixes %+v, remote %+v, chart %s, manual %+v", res.Fixes, res.Remote, res.Chart, res.Manual)
 	}
-	if n := srv.count("/index.yaml") + srv.count("/charts/podapp-1.2.3.tgz"); n != 2 || srv.total() != 2 {
-		t.Errorf("first run: %v requests", srv.requests)
+	if n := srv.Count("/index.yaml") + srv.Count("/charts/podapp-1.2.3.tgz"); n != 2 || srv.Total() != 2 {
+		t.Errorf("first run: %v requests", srv.Requests())
 	}
 	before, err := os.ReadFile(filepath.Join(repo, "flux/podapp.yaml"))
 	if err != nil {
@@ -187,8 +102,8 @@ func TestRemoteHelmRelease(t *testing.T) {
 	if err != nil || len(again.Fixes) != 0 || len(again.Manual) != 0 {
 		t.Fatalf("second plan: %v %+v", err, again)
 	}
-	if srv.total() != 2 {
-		t.Errorf("the cache was not reused: %v requests", srv.requests)
+	if srv.Total() != 2 {
+		t.Errorf("the cache was not reused: %v requests", srv.Requests())
 	}
 	entries, _ := filepath.Glob(filepath.Join(cache.Dir, "127.0.0.1_*", "podapp-1.2.3.tgz"))
 	if len(entries) != 1 {
@@ -200,7 +115,7 @@ func TestRemoteHelmRelease(t *testing.T) {
 // the index resolves it (prereleases skipped), and the key goes into a
 // new helm.valuesObject.
 func TestRemoteApplication(t *testing.T) {
-	srv := serveChart(t, filepath.Join(remoteFixture, "chart"))
+	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
 	repo := remoteRepo(t, srv.URL)
 	cache := &ChartCache{Dir: t.TempDir()}
 	r, err := Application(repo, "argocd/podapp.yaml", 0)
@@ -224,8 +139,8 @@ func TestRemoteApplication(t *testing.T) {
 	if _, err := PlanRelease(r, controls(t, "KM-002"), Options{Renderer: Renderer{Repo: repo}, Charts: cache}); err != nil {
 		t.Fatal(err)
 	}
-	if srv.count("/index.yaml") != 2 || srv.count("/charts/podapp-1.2.3.tgz") != 1 {
-		t.Errorf("requests %v", srv.requests)
+	if srv.Count("/index.yaml") != 2 || srv.Count("/charts/podapp-1.2.3.tgz") != 1 {
+		t.Errorf("requests %v", srv.Requests())
 	}
 }
 
@@ -233,7 +148,7 @@ func TestRemoteApplication(t *testing.T) {
 // cache (kmend fix --offline) the chart is ErrExternalChart; OCI charts
 // and chartRef are not fetched.
 func TestRemoteChartErrors(t *testing.T) {
-	srv := serveChart(t, filepath.Join(remoteFixture, "chart"))
+	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
 	repo := remoteRepo(t, srv.URL)
 	r, err := HelmRelease(repo, "flux/podapp.yaml", 0)
 	if err != nil {
@@ -245,10 +160,8 @@ func TestRemoteChartErrors(t *testing.T) {
 	}
 
 	// The archive differs from the index's digest.
-	srv.mu.Lock()
-	good := srv.files["/charts/podapp-1.2.3.tgz"]
-	srv.files["/charts/podapp-1.2.3.tgz"] = append(bytes.Clone(good), 0)
-	srv.mu.Unlock()
+	good := srv.File("/charts/podapp-1.2.3.tgz")
+	srv.SetFile("/charts/podapp-1.2.3.tgz", append(bytes.Clone(good), 0))
 	opts.Charts = &ChartCache{Dir: t.TempDir()}
 	_, err = PlanRelease(r, controls(t, "KM-002"), opts)
 	if !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), srv.URL+"/charts/podapp-1.2.3.tgz: digest mismatch") {
@@ -259,9 +172,7 @@ func TestRemoteChartErrors(t *testing.T) {
 	}
 
 	// The archive is missing.
-	srv.mu.Lock()
-	delete(srv.files, "/charts/podapp-1.2.3.tgz")
-	srv.mu.Unlock()
+	srv.SetFile("/charts/podapp-1.2.3.tgz", nil)
 	_, err = PlanRelease(r, controls(t, "KM-002"), opts)
 	if !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), srv.URL+"/charts/podapp-1.2.3.tgz: 404 Not Found") {
 		t.Errorf("404: %v", err)
