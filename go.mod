@@ -109,3 +109,8 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// The one patch to a dependency: jsonschema compiles its metaschemas on
+// first use instead of at package init (start-up); see
+// internal/third_party/jsonschema/KMEND.md.
+replace github.com/santhosh-tekuri/jsonschema/v6 => ./internal/third_party/jsonschema

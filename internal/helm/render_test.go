@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -165,6 +166,42 @@ func TestSchemaOffline(t *testing.T) {
 	writeTree(t, repo, map[string]string{"c/values.schema.json": `{"$ref":"https://example.com/schema.json"}`})
 	if _, err := (Renderer{Repo: repo}).Render("c"); err == nil || !strings.Contains(err.Error(), "not fetched") {
 		t.Errorf("remote schema: %v", err)
+	}
+}
+
+// TestSchemaMetaschema: a values.schema.json that breaks its draft's
+// metaschema is refused, whichever draft it names, also when charts are
+// rendered concurrently. kmend links a patched jsonschema that compiles the
+// metaschemas on first use instead of at package init (start-up); this
+// fails if that first use leaves them uncompiled or races.
+func TestSchemaMetaschema(t *testing.T) {
+	drafts := []string{"", "http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(drafts))
+	for i, d := range drafts {
+		repo := t.TempDir()
+		schema := `{"type":"object","properties":{"replicas":{"type":5}}}`
+		if d != "" {
+			schema = `{"$schema":"` + d + `","type":"object","properties":{"replicas":{"type":5}}}`
+		}
+		writeTree(t, repo, map[string]string{
+			"c/Chart.yaml":         "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+			"c/values.yaml":        "replicas: 1\n",
+			"c/values.schema.json": schema,
+			"c/templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = (Renderer{Repo: repo}).Render("c")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		t.Logf("draft %q: %v", drafts[i], err)
+		if err == nil || !strings.Contains(err.Error(), "jsonschema validation failed") {
+			t.Errorf("draft %q: a schema with \"type\": 5 was not refused by its metaschema: %v", drafts[i], err)
+		}
 	}
 }
 
