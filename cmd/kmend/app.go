@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -33,6 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kmend/kmend/internal/config"
+	"github.com/kmend/kmend/internal/lazyre"
 	"github.com/kmend/kmend/internal/version"
 )
 
@@ -206,9 +206,9 @@ type registerResult struct {
 
 // codeRE is what a manifest code may look like: it becomes part of an API
 // path, so anything else is refused.
-var codeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
+var codeRE = lazyre.New(`^[A-Za-z0-9_-]{1,200}$`)
 
-var orgRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+var orgRE = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 
 func register(ctx context.Context, o *registerOptions, stdout, notes io.Writer) error {
 	fl, err := prepareRegister(o, notes)
@@ -444,7 +444,9 @@ var submitScriptCSP = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
-var registerPage = template.Must(template.New("page").Parse(`<!doctype html>
+// registerPage is parsed on first use, not at start-up (every run).
+var registerPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -464,6 +466,7 @@ var registerPage = template.Must(template.New("page").Parse(`<!doctype html>
 {{end}}</body>
 </html>
 `))
+})
 
 type pageData struct {
 	Title    string
@@ -478,7 +481,7 @@ type pageData struct {
 
 func writePage(w http.ResponseWriter, status int, d pageData) {
 	var buf bytes.Buffer
-	if err := registerPage.Execute(&buf, d); err != nil {
+	if err := registerPage().Execute(&buf, d); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

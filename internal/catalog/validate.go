@@ -9,11 +9,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 var (
-	idRE   = regexp.MustCompile(`^[A-Z][A-Z0-9]*-[A-Z0-9][A-Z0-9-]*$`)
-	nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	idRE   = lazyre.New(`^[A-Z][A-Z0-9]*-[A-Z0-9][A-Z0-9-]*$`)
+	nameRE = lazyre.New(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	// WorkloadKinds are the kinds whose pod templates kmend checks.
 	WorkloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 	// ContainerTypes are the pod spec's container lists.

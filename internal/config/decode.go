@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Error is one mistake in a configuration: the file, the line (0 when
@@ -84,7 +85,7 @@ func (d *decoder) fail(n *yaml.Node, key, format string, args ...any) {
 
 func (d *decoder) err() error { return errors.Join(d.errs...) }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLine = lazyre.New(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // parseDocument reads data as exactly one YAML document and returns its
 // root node: nil for an empty document.

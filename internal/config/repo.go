@@ -3,13 +3,13 @@ package config
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Version is the configuration format this kmend reads, in both the
@@ -243,7 +243,7 @@ func (d *decoder) enum(n *yaml.Node, key string, values ...string) (string, bool
 }
 
 // controlIDRE is the catalog's rule for control IDs, ignoring case.
-var controlIDRE = regexp.MustCompile(`(?i)^[A-Z][A-Z0-9]*-[A-Z0-9][A-Z0-9-]*$`)
+var controlIDRE = lazyre.New(`(?i)^[A-Z][A-Z0-9]*-[A-Z0-9][A-Z0-9-]*$`)
 
 func (d *decoder) controlIDs(n *yaml.Node, key string) []string {
 	items, lines, _ := d.strList(n, key)
@@ -278,8 +278,8 @@ func (d *decoder) labels(n *yaml.Node, key string) []string {
 }
 
 var (
-	loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	teamRE  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	loginRE = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	teamRE  = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 )
 
 // logins decodes GitHub user logins (a leading @ is dropped) and, when

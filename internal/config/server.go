@@ -12,11 +12,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Defaults of the server configuration.
@@ -342,7 +343,7 @@ func (l *serverLoader) path(p, key string) string {
 
 type problem struct{ key, msg string }
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+var slugRE = lazyre.New(`^[a-z0-9][a-z0-9-]{0,99}$`)
 
 // staticProblems checks what can be checked without reading files.
 func (s *Server) staticProblems() []problem {

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Errors wrapped by the package's errors.
@@ -70,12 +71,12 @@ func (e *RenderError) Unwrap() error { return e.Err }
 // "parse error at (web/templates/x.yaml:7): ...",
 // "template: web/templates/x.yaml:12:20: executing ...",
 // "execution error at (web/templates/x.yaml:3:4): ...".
-var helmLocation = regexp.MustCompile(`([^\s():"]+):(\d+)(?::(\d+))?`)
+var helmLocation = lazyre.New(`([^\s():"]+):(\d+)(?::(\d+))?`)
 
 // engineBreaks are the line breaks of Helm 4's execution errors, which
 // give the location, the action and the message each on its own indented
 // line; joined by spaces they read as Helm 3's one-line errors.
-var engineBreaks = regexp.MustCompile(`[ \t]*\n[ \t]*`)
+var engineBreaks = lazyre.New(`[ \t]*\n[ \t]*`)
 
 // engineError turns an error of Helm's engine into a *RenderError that
 // names the template file in the repository: the innermost location Helm

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	syaml "sigs.k8s.io/yaml"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // ErrFetch: a chart could not be fetched from its Helm repository (the
@@ -82,9 +83,9 @@ type ChartCache struct {
 const maxIndexBytes = 128 << 20
 
 var (
-	exactVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
-	safeName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
-	hostChars    = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+	exactVersion = lazyre.New(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	safeName     = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+	hostChars    = lazyre.New(`[^A-Za-z0-9.-]+`)
 	defaultHTTP  = &http.Client{Timeout: 2 * time.Minute}
 )
 

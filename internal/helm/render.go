@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -20,6 +19,7 @@ import (
 	k8sversion "k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/kmend/kmend/internal/lazyre"
 	"github.com/kmend/kmend/internal/manifest"
 	"github.com/kmend/kmend/internal/patch"
 	"github.com/kmend/kmend/internal/yamledit"
@@ -442,7 +442,7 @@ type templateRefs struct {
 	prefix  []string        // the values prefix of the template's chart (subcharts)
 }
 
-var valuesRef = regexp.MustCompile(`\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)`)
+var valuesRef = lazyre.New(`\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)`)
 
 func refsIn(data []byte, prefix []string) map[string]bool {
 	out := map[string]bool{}

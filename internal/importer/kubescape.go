@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // kubescapeReport is the part of kubescape's JSON results (the v2 posture
@@ -279,7 +279,7 @@ type target struct {
 	paths                          []string
 }
 
-var containerPathRE = regexp.MustCompile(`^(.*?)\.?(containers|initContainers|ephemeralContainers)\[(\d+)\]`)
+var containerPathRE = lazyre.New(`^(.*?)\.?(containers|initContainers|ephemeralContainers)\[(\d+)\]`)
 
 // kubescapeTargets groups a control's paths by container: one target per
 // container the paths name (its name read from the embedded object), and

@@ -2,12 +2,12 @@ package importer
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/kmend/kmend/internal/catalog"
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Catalog tool names, as catalog.ForeignIDs.Each spells them.
@@ -160,8 +160,8 @@ func (b *builder) lookup(tool, id string) []*catalog.Control {
 }
 
 var (
-	avdIDRE   = regexp.MustCompile(`(?i)^AVD-([A-Z]+)-0(\d{3})$`)
-	trivyIDRE = regexp.MustCompile(`(?i)^([A-Z]+)(\d{3})$`)
+	avdIDRE   = lazyre.New(`(?i)^AVD-([A-Z]+)-0(\d{3})$`)
+	trivyIDRE = lazyre.New(`(?i)^([A-Z]+)(\d{3})$`)
 )
 
 // trivyAlias returns the other spelling of a Trivy check ID: KSV017 for
@@ -176,7 +176,7 @@ func trivyAlias(id string) string {
 	return ""
 }
 
-var extUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var extUnsafe = lazyre.New(`[^A-Za-z0-9._-]+`)
 
 // extID is the control ID of an unmapped result: EXT-<tool>-<id>, with
 // anything but letters, digits, dots, underscores and dashes turned into

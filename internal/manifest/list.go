@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 	"github.com/kmend/kmend/internal/parallel"
 	"github.com/kmend/kmend/internal/yamledit"
 )
@@ -316,7 +316,7 @@ func splitList(data []byte) (items []listItem, ind int, ok bool) {
 }
 
 // simpleKey matches a line that starts with a plain key and its ": ".
-var simpleKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]*:( |$)`)
+var simpleKey = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_./-]*:( |$)`)
 
 // headKey marks which of apiVersion, kind and metadata l, a line at the
 // item's key indentation, is the key of.

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/kmend/kmend/internal/check"
 	"github.com/kmend/kmend/internal/config"
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 	"github.com/kmend/kmend/internal/manifest"
 	"github.com/kmend/kmend/internal/remediate"
 	"github.com/kmend/kmend/internal/render"
@@ -427,7 +427,7 @@ func BranchName(prefix, base, key string) string {
 	return prefix + name + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+var notSlug = lazyre.New(`[^a-z0-9]+`)
 
 func slug(key string) string {
 	_, rest, found := strings.Cut(key, "/")

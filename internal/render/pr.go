@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/kmend/kmend/internal/catalog"
 	"github.com/kmend/kmend/internal/finding"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // Options tune PR and Onboarding.
@@ -613,7 +613,7 @@ func diffStat(hunks []string) (added, removed int) {
 }
 
 // A name a shell reads as one word, and that Kubernetes accepts.
-var kubeName = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$`)
+var kubeName = lazyre.New(`^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$`)
 
 // kubectlSafe reports whether the kubectl commands of an object can be
 // shown to copy: kmend's commands quote the patch but not the object's

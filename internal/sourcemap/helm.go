@@ -5,9 +5,10 @@ import (
 	"bytes"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // chartFiles is what a chart in a checkout says about one object: the
@@ -20,7 +21,7 @@ type chartFiles struct {
 
 // kindLine matches a template's kind: line (quoted or not, at any indent:
 // templates wrap documents in conditionals).
-var kindLine = regexp.MustCompile(`^\s*kind:\s*["']?([A-Za-z0-9]+)["']?\s*(#.*)?$`)
+var kindLine = lazyre.New(`^\s*kind:\s*["']?([A-Za-z0-9]+)["']?\s*(#.*)?$`)
 
 // chartFilesFor reads the chart in dir (a real directory of the checkout)
 // for the template rendering kind. Templates are read through os.Root;

@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"regexp"
 	"strings"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // nameLine matches a name: line with a literal value (quoted or not).
-var nameLine = regexp.MustCompile(`^\s*name:\s*["']?([A-Za-z0-9][A-Za-z0-9._-]*)["']?\s*(#.*)?$`)
+var nameLine = lazyre.New(`^\s*name:\s*["']?([A-Za-z0-9][A-Za-z0-9._-]*)["']?\s*(#.*)?$`)
 
 // templateNaming returns the only template of hits (paths of root) with a
 // name: line writing objName literally, or "". An app-of-apps chart has one

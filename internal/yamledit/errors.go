@@ -3,8 +3,9 @@ package yamledit
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
+
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 var (
@@ -52,7 +53,7 @@ func (e *ParseError) Error() string {
 // Unwrap returns the wrapped sentinel, if any.
 func (e *ParseError) Unwrap() error { return e.Err }
 
-var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(?:column (\d+): )?(.*)$`)
+var yamlErrRe = lazyre.New(`^yaml: (?:line (\d+): )?(?:column (\d+): )?(.*)$`)
 
 // newParseError turns a yaml.v3 error ("yaml: line 3: msg") into a
 // *ParseError.
