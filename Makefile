@@ -22,8 +22,8 @@ build: ## build bin/kmend
 test: lint kube browser ## vet, then every test (unit, golden, catalog fixtures, e2e against a real API server)
 	KMEND_KUBE_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 ./...
 
-catalog: ## compile patches/ into patches/catalog.json (after editing a control)
-	$(GO) run ./hack/catalogc patches/catalog.json
+catalog: ## compile patches/ into internal/catalog/builtin_gen.go (after editing a control)
+	$(GO) run -tags kmend_nocatalog ./hack/catalogc internal/catalog/builtin_gen.go
 
 browser: ## install headless Chromium for the browser test of kmend app register, where apt can (best effort)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \

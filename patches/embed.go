@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every control directory.
 //
-//go:embed */*.yaml catalog.json
+//go:embed */*.yaml
 var FS embed.FS

@@ -1,6 +1,9 @@
 // Command catalogc compiles the built-in catalog: it loads every control of
-// patches/ with full validation and writes them as patches/catalog.json,
-// which kmend embeds and decodes at start. Run by make catalog.
+// patches/ with full validation and writes them as Go source
+// (internal/catalog/builtin_gen.go, catalog.CompiledFile), which the
+// compiler lays out in the binary. Run by make catalog, built with
+// -tags kmend_nocatalog so that it runs when the old file no longer
+// compiles.
 package main
 
 import (
@@ -12,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: catalogc OUT.json")
+		fmt.Fprintln(os.Stderr, "usage: catalogc OUT.go")
 		os.Exit(2)
 	}
 	cs, err := catalog.LoadSources()
@@ -24,7 +27,7 @@ func main() {
 		os.Exit(1)
 	}
 	catalog.SortByID(cs)
-	b, err := catalog.Compile(cs)
+	b, err := catalog.CompileGo(cs)
 	if err == nil {
 		err = os.WriteFile(os.Args[1], b, 0o644)
 	}

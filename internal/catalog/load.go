@@ -7,14 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/kmend/kmend/patches"
+	"github.com/kmend/kmend/internal/lazyre"
 )
 
 // ControlFile is the name of a control's definition inside its directory;
@@ -47,14 +46,6 @@ func LoadBuiltin() (*Catalog, error) {
 		return nil, err
 	}
 	return New(cs...)
-}
-
-func builtin() ([]*Control, error) {
-	b, err := patches.FS.ReadFile(CompiledFile)
-	if err != nil {
-		return nil, fmt.Errorf("patches/%s: %w (run make catalog)", CompiledFile, err)
-	}
-	return decodeCompiled(b)
 }
 
 // LoadDir loads the controls of a user's catalog directory.
@@ -135,7 +126,7 @@ func LoadFS(fsys fs.FS, root, display string) ([]*Control, error) {
 	return out, errors.Join(errs...)
 }
 
-var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
+var lineRE = lazyre.New(`line (\d+): (.*)`)
 
 // Parse decodes and validates one control file strictly.
 func Parse(file string, data []byte) (*Control, error) {
