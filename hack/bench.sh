@@ -7,6 +7,9 @@
 # (peer tools in CACHE/bin, the generated tree in CACHE/bench/). Knobs, for
 # trying things out only (the committed docs/benchmarks.md uses defaults):
 #   BENCH_RUNS=5       runs per measurement (the median is reported)
+#   BENCH_QUICK_RUNS=21  runs of the commands that take milliseconds (start-up,
+#                      scans of the ten-file corpora), whose medians the
+#                      machine's noise moves most
 #   BENCH_BUDGET=60s   no new run of a command once its runs took this long
 #                      (one run always happens), to keep the bench near 10 min
 #   BENCH_TIMEOUT=300  seconds one command may take before it is killed
@@ -38,6 +41,7 @@ fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RUNS=${BENCH_RUNS:-5}
+QUICK_RUNS=${BENCH_QUICK_RUNS:-21}
 BUDGET=${BENCH_BUDGET:-60s}
 TIMEOUT=${BENCH_TIMEOUT:-300}
 NFILES=${BENCH_FILES:-10000}
@@ -122,11 +126,12 @@ done
 
 # ---- speed -------------------------------------------------------------------
 # measure TABLE LABEL [benchrun run flags] -- CMD...: one row; a failed
-# measurement is recorded as such and the bench goes on.
+# measurement is recorded as such and the bench goes on. N=runs before it
+# overrides RUNS.
 measure() {
 	local table=$1 label=$2
 	shift 2
-	if ! "$BR" run -n "$RUNS" -budget "$BUDGET" -timeout "${TIMEOUT}s" -label "$label" \
+	if ! "$BR" run -n "${N:-$RUNS}" -budget "$BUDGET" -timeout "${TIMEOUT}s" -label "$label" \
 		-md "$WORK/$table.md" -tsv "$WORK/$table.tsv" "$@" >/dev/null; then
 		log "$label: failed (recorded in the table)"
 		return 1
@@ -134,19 +139,21 @@ measure() {
 }
 # Start-up: each tool's version command, which reads no input.
 log "speed: start-up"
-measure scan "kmend version (start-up)" -- "$KMEND" version || true
+N=$QUICK_RUNS measure scan "kmend version (start-up)" -- "$KMEND" version || true
 if [ -n "$KS" ]; then
-	measure scan "kube-score version (start-up)" -- "$KS" version || true
+	N=$QUICK_RUNS measure scan "kube-score version (start-up)" -- "$KS" version || true
 fi
 declare -A FIX_FAILED
 # The last run's outputs are kept for the next section: the scan reports
 # (findings before) and the tree the last `kmend fix` run fixed.
 for c in "${CORPORA[@]}"; do
 	d=${DIR[$c]}
+	n=$RUNS
+	[ "$c" = "tree-$NFILES" ] || n=$QUICK_RUNS
 	log "speed: $c"
-	measure scan "kmend scan -o json ($c)" -stdout "$WORK/$c.kmend.json" -- "$KMEND" scan -o json "$d" || true
+	N=$n measure scan "kmend scan -o json ($c)" -stdout "$WORK/$c.kmend.json" -- "$KMEND" scan -o json "$d" || true
 	if [ -n "$KS" ]; then
-		measure scan "kube-score score ($c)" -stdout "$WORK/$c.kube-score.txt" -args-from "$WORK/$c.list" -- "$KS" score -o ci || true
+		N=$n measure scan "kube-score score ($c)" -stdout "$WORK/$c.kube-score.txt" -args-from "$WORK/$c.list" -- "$KS" score -o ci || true
 	fi
 	if [ -n "$KUBE_LINTER" ]; then
 		measure scan "kube-linter lint ($c)" -- "$KUBE_LINTER" lint "$d" || true
@@ -415,7 +422,8 @@ ${CORPUS_ROWS}
 
 ## Speed
 
-Each command ran $RUNS times, or fewer where its runs had already taken
+Each command ran $RUNS times ($QUICK_RUNS for the version commands and the
+scans of the ten-file corpora, which take milliseconds), or fewer where its runs had already taken
 $BUDGET in total or one was killed after $TIMEOUT s (the "runs" column says);
 the median, min and max wall times and the peak resident set size of the
 child (getrusage Maxrss) are reported. The load average above says how busy
