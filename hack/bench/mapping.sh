@@ -15,7 +15,7 @@
 # size hack/benchmapping splits the time into phases, and measures
 # internal/overlay's render cache. Knobs, for trying things out only:
 #   MAPPING_SIZES="5000 10000 25000 50000"   live objects per corpus
-#   MAPPING_RUNS=1                           runs of kmend locate per size
+#   MAPPING_RUNS=3                           runs of kmend locate per size
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -32,7 +32,7 @@ fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 read -r -a SIZES <<<"${MAPPING_SIZES:-5000 10000 25000 50000}"
-RUNS=${MAPPING_RUNS:-1}
+RUNS=${MAPPING_RUNS:-3}
 URL=https://github.com/kmend-bench/gitops
 START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
@@ -191,8 +191,8 @@ kustomize origin annotations) or instance label, Flux labels (half with
 origin annotations), origin annotations only, kmend's own annotations, or
 nothing (found by search). Every Deployment has findings; "located
 correctly" compares the report with the file, document and route the
-generator recorded for it. One run per size under hack/benchrun (wall time,
-peak RSS of the process); the load average was $LOAD_START when this
+generator recorded for it. $RUNS runs per size under hack/benchrun (the
+median wall time, the peak RSS of the process); the load average was $LOAD_START when this
 section started (2 cores: above 2, other work shared the machine).
 
 | live objects | snapshot | repository files | kustomizations | Deployments located correctly | wall | peak RSS | live objects/s |
