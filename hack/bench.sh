@@ -333,7 +333,6 @@ BUSY_NOTE=""
 if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n + 0) }'; then
 	BUSY_NOTE=$'\n'"**The machine was busy** (load average ${LOAD_START%% *} on $(nproc) cores when the run started): wall times are inflated; compare ratios rather than absolute times, or rerun on an idle machine."$'\n'
 fi
-POLARIS_CONTEXT="polaris fix 0.3–0.6 s on a real repository, measured on this machine class elsewhere"
 
 if [ "$SCAN_TOTAL" -eq 0 ]; then
 	SCAN_VERDICT="not measured: kube-score could not be run here (${PEER_STATUS[kube-score]})."
@@ -353,7 +352,7 @@ if [ -n "$POLARIS" ]; then
 		FIX_VERDICT+="- $c: kmend fix / polaris fix = $r: $v"$'\n'
 	done
 else
-	FIX_VERDICT="**not measured here**: polaris is ${PEER_STATUS[polaris]}. For context only, not a measurement of this run: $POLARIS_CONTEXT; half of that is 0.15–0.3 s, and kmend fix on fixtures/demo-repo took $(s "$(median fix "kmend fix (demo-repo)")") here (median)."
+	FIX_VERDICT="**not measured here**: polaris is ${PEER_STATUS[polaris]}. Without it there is no figure to hold kmend fix to; kmend fix's own times are in the fix table."
 fi
 if [ "$LOST_KNOWN" -eq 1 ] && [ "$LOST_TOTAL" -eq 0 ]; then
 	LOST_VERDICT="**met**: no comment or blank line was lost by any fix."
