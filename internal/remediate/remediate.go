@@ -83,7 +83,9 @@ func Run(set *manifest.Set, controls []*catalog.Control, opts Options) []*FileRe
 	parallel.Each(len(set.Files), func(i int) {
 		f := set.Files[i]
 		if objs := byFile[f.Path]; len(objs) > 0 {
-			results[i] = fixFile(f, objs, controls, opts)
+			// An edit of its own: the set's file keeps no edit, and
+			// fixFile releases this one when done with it.
+			results[i] = fixFile(f.Edit(), objs, controls, opts)
 		}
 	}, nil)
 	var out []*FileResult
@@ -95,7 +97,12 @@ func Run(set *manifest.Set, controls []*catalog.Control, opts Options) []*FileRe
 	return out
 }
 
+// fixFile fixes the objects objs of f, a File to edit (see
+// yamledit.File.Edit), and releases f's edit once the new bytes are known,
+// or the fixes dropped: a run holds the edited and original trees of the
+// files being fixed only. The result keeps f's bytes, not its trees.
 func fixFile(f *yamledit.File, objs []manifest.Object, controls []*catalog.Control, opts Options) *FileResult {
+	defer f.Release()
 	res := &FileResult{Path: f.Path, Before: f.Data}
 	work := map[int]*yaml.RNode{} // document index → edited copy
 	tried := map[int]bool{}       // documents whose copy fixes were tried on
@@ -148,6 +155,8 @@ func fixFile(f *yamledit.File, objs []manifest.Object, controls []*catalog.Contr
 		}
 	}
 	after, err := f.Render()
+	// The new bytes are known: the trees are not needed to check them.
+	f.Release()
 	if err != nil {
 		res.dropAll(err)
 		return res

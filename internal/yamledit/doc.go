@@ -17,6 +17,10 @@
 // with ErrUnfaithful if they differ. WriteFile then replaces a file
 // atomically, and only when its content changes.
 //
+// An edit keeps trees in the File (the original documents decoded again,
+// the edited ones) until File.Release ends it; File.Edit gives a fresh File
+// for a new edit of the same content.
+//
 // Files that cannot be edited safely (anchors and aliases, Helm/Go templates,
 // unusual encodings or line breaks) still parse, but report why in
 // File.NotEditable and refuse edits. Options bound the work done on hostile

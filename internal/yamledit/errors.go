@@ -25,6 +25,9 @@ var (
 	// ErrUnsupported is returned by Render for an edit it cannot express as
 	// a minimal splice of the original text.
 	ErrUnsupported = errors.New("unsupported edit")
+	// ErrReleased is returned by SetDoc and Render on a File whose edit
+	// was ended by Release.
+	ErrReleased = errors.New("file used after its edit was released")
 )
 
 // ParseError is a YAML syntax error.

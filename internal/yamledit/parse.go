@@ -48,10 +48,11 @@ type File struct {
 	// edited; it wraps ErrNotEditable (and ErrTemplate for templates).
 	NotEditable error
 
-	opts   Options
-	orig   []*yaml.Node       // pristine copies of the document roots (editable files only)
-	edited map[int]*yaml.Node // desired roots recorded by SetDoc
-	style  *indentStyle       // detected lazily by Render
+	opts     Options
+	orig     []*yaml.Node       // pristine copies of the document roots (editable files only)
+	edited   map[int]*yaml.Node // desired roots recorded by SetDoc
+	style    *indentStyle       // detected lazily by Render
+	released bool               // Release was called: SetDoc and Render fail
 }
 
 // Doc is one document of a File.
@@ -118,6 +119,36 @@ func (f *File) original() ([]*yaml.Node, error) {
 	}
 	f.orig = orig
 	return orig, nil
+}
+
+// Edit returns a new File for one edit of f's content. It shares f's Path,
+// Data, Docs, CRLF and NotEditable, which it does not change (edit copies
+// of the Docs' nodes: they are f's too), and starts with no edit: SetDoc,
+// Render and Release on it leave f as it is. A caller
+// that edits a file kept for longer (one of a manifest set, fixed once per
+// run) edits it through Edit, so that each edit starts from the original
+// content, whatever edits came before, and its trees are dropped with it.
+func (f *File) Edit() *File {
+	return &File{Path: f.Path, Data: f.Data, Docs: f.Docs, CRLF: f.CRLF, NotEditable: f.NotEditable, opts: f.opts}
+}
+
+// Release ends f's edit: it drops the trees f keeps for editing (the
+// original documents decoded again for SetDoc, the trees SetDoc recorded)
+// and the indentation Render detected. Call it once Render's bytes are
+// known and the edit is done with (written, verified or reported): a run
+// over many files then keeps the trees of the files being edited only, not
+// of every file edited so far. Path, Data, Docs, CRLF and NotEditable stay
+// as they are. Afterwards SetDoc and Render fail with an error wrapping
+// ErrReleased, rather than start again from the original trees and drop
+// the edit without a word; Edit still gives a new File to edit. Calling
+// Release again does nothing.
+func (f *File) Release() {
+	f.orig, f.edited, f.style = nil, nil, nil
+	f.released = true
+}
+
+func (f *File) errReleased(op string) error {
+	return fmt.Errorf("%s: %s after Release: %w", f.Path, op, ErrReleased)
 }
 
 func newDoc(i int, d *yaml.Node) *Doc {
@@ -306,8 +337,12 @@ func copyNode(n *yaml.Node) *yaml.Node {
 // it against a private copy of the original, so editing Docs[index].Node in
 // place also works. Comments are not diffed: the file keeps its comments,
 // and comments on new nodes are written with them. It returns an error wrapping ErrNotEditable for a
-// file that is not editable, and ErrUnsupported for an empty document.
+// file that is not editable, ErrUnsupported for an empty document and
+// ErrReleased after Release.
 func (f *File) SetDoc(index int, edited *yaml.RNode) error {
+	if f.released {
+		return f.errReleased("SetDoc")
+	}
 	if f.NotEditable != nil {
 		return fmt.Errorf("%s: %w", f.Path, f.NotEditable)
 	}

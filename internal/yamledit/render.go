@@ -259,8 +259,12 @@ var debugUnfaithful func([]byte)
 // Render returns the new file bytes: the original with only the changed
 // spans replaced. If no document changed, it returns f.Data itself. The
 // result is re-parsed and compared with the requested trees; a mismatch is
-// reported as ErrUnfaithful and the bytes are dropped.
+// reported as ErrUnfaithful and the bytes are dropped. After Release it
+// fails with ErrReleased.
 func (f *File) Render() ([]byte, error) {
+	if f.released {
+		return nil, f.errReleased("Render")
+	}
 	var changed []int
 	for i := range f.Docs {
 		if e, ok := f.edited[i]; ok && !equalNode(f.orig[i], e) {
