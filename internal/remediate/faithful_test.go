@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/pmezard/go-difflib/difflib"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kmend/kmend/internal/catalog"
 	"github.com/kmend/kmend/internal/check"
@@ -56,22 +55,33 @@ func TestFixTouchesOnlyEditedNodes(t *testing.T) {
 	}
 }
 
-// editedKeys are the mapping keys the applied fixes' templates set.
+// editedKeys are the mapping keys the applied fixes set: the members their
+// RFC 6902 ops (relative to where the fix applies) name, and the keys of
+// the values they add. (A result's fix keeps no strategic-merge tree.)
 func editedKeys(r *remediate.FileResult) map[string]bool {
 	keys := map[string]bool{}
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				keys[n.Content[i].Value] = true
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, c := range v {
+				keys[k] = true
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
 			}
 		}
-		for _, c := range n.Content {
-			walk(c)
-		}
 	}
+	unescape := strings.NewReplacer("~1", "/", "~0", "~")
 	for _, a := range r.Applied {
-		walk(a.Fix.Relative.YNode())
+		for _, op := range a.Fix.RelativeOps {
+			for _, tok := range strings.Split(op.Path, "/")[1:] {
+				keys[unescape.Replace(tok)] = true
+			}
+			walk(op.Value)
+		}
 	}
 	return keys
 }

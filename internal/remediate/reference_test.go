@@ -186,12 +186,8 @@ func describe(t *testing.T, results []*FileResult) string {
 		fmt.Fprintf(&b, "file %s changed=%v\n--- before\n%s\n--- after\n%s\n", r.Path, r.Changed(), r.Before, r.After)
 		for _, a := range r.Applied {
 			f := a.Fix
-			rel, err := f.Relative.String()
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "applied %s\n  findings %s\n  level %s base %q %s\n  relative %q ops %s\n  smp %q %s\n  json %s\n  kubectl %q note %q\n",
-				js(f.Result.Finding), js(a.Findings), f.Level, f.Base, f.BasePointer, rel, js(f.RelativeOps),
+			fmt.Fprintf(&b, "applied %s\n  findings %s\n  level %s base %q %s\n  ops %s\n  smp %q %s\n  json %s\n  kubectl %q note %q\n",
+				js(f.Result.Finding), js(a.Findings), f.Level, f.Base, f.BasePointer, js(f.RelativeOps),
 				f.StrategicMerge, f.StrategicMergeJSON, js(f.JSONPatch), f.Kubectl, f.Note)
 			fmt.Fprintf(&b, "  control %s data %s target %+v\n", f.Result.Control.ID, js(f.Result.Data), f.Result.Target)
 		}

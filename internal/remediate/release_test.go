@@ -112,3 +112,25 @@ func TestRunsOfOneSetAreIndependent(t *testing.T) {
 		t.Errorf("the set's file after two runs: %v, edited = %v", err, string(out) != twoPods)
 	}
 }
+
+// TestResultsKeepNoNodes: what a run returns is kept until it is printed;
+// its fixes hold text, not trees of the objects or of the templates.
+func TestResultsKeepNoNodes(t *testing.T) {
+	cat, err := catalog.LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(twoPodSet(t), cat.All(), Options{})
+	if len(res) != 1 || len(res[0].Applied) == 0 {
+		t.Fatalf("want applied fixes")
+	}
+	for _, a := range res[0].Applied {
+		fx := a.Fix
+		if fx.Relative != nil || fx.Result.Node != nil || fx.Result.Root != nil {
+			t.Errorf("%s: the fix keeps nodes (relative %v, node %v, root %v)", fx.Result.Control.ID, fx.Relative != nil, fx.Result.Node != nil, fx.Result.Root != nil)
+		}
+		if len(fx.StrategicMerge) == 0 || len(fx.JSONPatch) == 0 || len(fx.Kubectl) == 0 {
+			t.Errorf("%s: the fix lost what is printed of it", fx.Result.Control.ID)
+		}
+	}
+}

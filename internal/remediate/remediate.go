@@ -39,9 +39,11 @@ func (o Options) allows(f finding.Finding) bool {
 }
 
 // Applied is one fix that was accepted, with the findings it repairs (a
-// pod-level fix can repair several containers). The fix's Result has no
-// nodes (Node and Root are nil): they were nodes of a working copy, which
-// the result would otherwise keep in memory.
+// pod-level fix can repair several containers). The fix keeps what is
+// shown of it (its patches as text, its result's finding), not nodes: its
+// Result's Node and Root were nodes of a working copy, and its Relative a
+// tree of its own, which a run over many files would otherwise keep for
+// every fix; they are nil. The fix is not to be applied again.
 type Applied struct {
 	Fix      *patch.Fix
 	Findings []finding.Finding
@@ -241,7 +243,7 @@ func fixObject(res *FileResult, obj manifest.Object, todo, checked []check.Resul
 			continue
 		}
 		cur = next
-		fx.Result.Node, fx.Result.Root = nil, nil
+		fx.Result.Node, fx.Result.Root, fx.Relative = nil, nil, nil
 		res.Applied = append(res.Applied, Applied{Fix: fx, Findings: []finding.Finding{want.Finding}})
 	}
 }
