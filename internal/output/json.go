@@ -2,12 +2,11 @@ package output
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,57 +31,181 @@ func JSONSchema() []byte { return slices.Clone(reportSchema) }
 // every summary map carries all of its keys (zero counts included), and
 // empty lists are written as [] rather than null. r is not modified.
 func WriteJSON(w io.Writer, r *Report) error {
-	// Written field by field and finding by finding, with the same bytes
-	// json.Encoder's indentation gives, so a report of 100,000 findings
-	// never sits in memory as one buffer that is then indented again.
-	// Findings, by far the largest part, are written by appendFinding
-	// without reflection or a second pass; the rest goes through
-	// encoding/json.
+	// Written part by part and finding by finding, with the bytes that
+	// json.Encoder with two-space indentation (no HTML escaping) gives for
+	// the whole report, without reflection: a report of 100,000 findings
+	// never sits in memory as one buffer that is then indented again, and
+	// a small scan does not pay for encoding/json's first use (its type
+	// encoders, 1–2 ms of a 15 ms run). TestWriteJSONIsEncodingJSON holds
+	// the bytes to json.Encoder's.
 	n := normalize(r)
+	if math.IsNaN(n.Summary.Score) || math.IsInf(n.Summary.Score, 0) {
+		return fmt.Errorf("json: unsupported value: summary score %v", n.Summary.Score)
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	fields := []struct {
-		name string
-		v    any
+	const in = "\n  " // a top-level member's value
+	parts := []struct {
+		name   string
+		append func(b []byte) []byte
 	}{
-		{"schema", n.Schema},
-		{"tool", n.Tool},
-		{"inputs", n.Inputs},
-		{"summary", n.Summary},
-		{"findings", sortedView(r.Findings)},
-		{"suppressed", sortedView(r.Suppressed)},
-		{"errors", n.Errors},
-		{"skipped", n.Skipped},
-		{"rules", n.Rules},
+		{"schema", func(b []byte) []byte { return appendJSONString(b, n.Schema) }},
+		{"tool", func(b []byte) []byte { return appendTool(b, n.Tool, in) }},
+		{"inputs", func(b []byte) []byte { return appendList(b, n.Inputs, in, appendItemString) }},
+		{"summary", func(b []byte) []byte { return appendSummary(b, &n.Summary, in) }},
+		{"findings", nil},
+		{"suppressed", nil},
+		{"errors", func(b []byte) []byte { return appendList(b, n.Errors, in, appendInputError) }},
+		{"skipped", func(b []byte) []byte { return appendList(b, n.Skipped, in, appendSkipped) }},
+		{"rules", func(b []byte) []byte { return appendList(b, n.Rules, in, appendRule) }},
 	}
 	bw.WriteString("{\n")
-	for i, f := range fields {
-		fmt.Fprintf(bw, "  %q: ", f.name)
-		if fs, ok := f.v.([]finding.Finding); ok {
-			writeFindings(bw, fs)
-		} else if err := writeValue(bw, f.v, "  "); err != nil {
-			return err
+	for i, p := range parts {
+		b := append(bw.AvailableBuffer(), "  \""...)
+		b = append(b, p.name...)
+		b = append(b, "\": "...)
+		switch p.name {
+		case "findings", "suppressed":
+			bw.Write(b)
+			fs := r.Findings
+			if p.name == "suppressed" {
+				fs = r.Suppressed
+			}
+			writeFindings(bw, sortedView(fs))
+			b = bw.AvailableBuffer()
+		default:
+			b = p.append(b)
 		}
-		if i < len(fields)-1 {
-			bw.WriteString(",")
+		if i < len(parts)-1 {
+			b = append(b, ',')
 		}
-		bw.WriteString("\n")
+		bw.Write(append(b, '\n'))
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
 }
 
-// writeValue writes v with encoding/json, indented as it would stand at
-// prefix's depth.
-func writeValue(w *bufio.Writer, v any, prefix string) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent(prefix, "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
+// appendList appends items as an indented JSON array whose opening bracket
+// stands at indentation in (a newline and spaces), each item one level
+// deeper; nil is null, as encoding/json writes it.
+func appendList[T any](b []byte, items []T, in string, item func(b []byte, v *T, in string) []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
 	}
-	w.Write(bytes.TrimRight(b.Bytes(), "\n"))
-	return nil
+	if len(items) == 0 {
+		return append(b, "[]"...)
+	}
+	inner := in + "  "
+	b = append(b, '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, inner...)
+		b = item(b, &items[i], inner)
+	}
+	b = append(b, in...)
+	return append(b, ']')
+}
+
+func appendItemString(b []byte, s *string, _ string) []byte { return appendJSONString(b, *s) }
+
+func appendTool(b []byte, t Tool, in string) []byte {
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	o.str("name", t.Name)
+	o.str("version", t.Version)
+	o.strOmit("informationUri", t.InformationURI)
+	return o.close(in)
+}
+
+func appendInputError(b []byte, e *InputError, in string) []byte {
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	o.str("file", e.File)
+	if e.Line != 0 {
+		o.int("line", e.Line)
+	}
+	o.str("message", e.Message)
+	return o.close(in)
+}
+
+func appendSkipped(b []byte, s *Skipped, in string) []byte {
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	o.str("file", s.File)
+	o.str("reason", s.Reason)
+	return o.close(in)
+}
+
+func appendRule(b []byte, r *Rule, in string) []byte {
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	o.str("id", r.ID)
+	o.str("name", r.Name)
+	o.str("title", r.Title)
+	o.str("severity", r.Severity.String())
+	o.str("rationale", r.Rationale)
+	o.key("references")
+	o.b = appendList(o.b, r.References, in+"  ", appendItemString)
+	o.str("fixability", string(r.Fixability))
+	o.strOmit("pss", r.PSS)
+	o.strOmit("category", r.Category)
+	o.strOmit("helpUri", r.HelpURI)
+	o.strOmit("fix", r.Fix)
+	if len(r.Caveats) > 0 {
+		o.key("caveats")
+		o.b = appendList(o.b, r.Caveats, in+"  ", appendItemString)
+	}
+	return o.close(in)
+}
+
+func appendSummary(b []byte, s *Summary, in string) []byte {
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	o.int("files", s.Files)
+	o.int("objects", s.Objects)
+	o.int("findings", s.Findings)
+	o.int("suppressed", s.Suppressed)
+	o.int("errors", s.Errors)
+	o.key("bySeverity")
+	o.b = appendCounts(o.b, s.BySeverity, in+"  ")
+	o.key("byReason")
+	o.b = appendCounts(o.b, s.ByReason, in+"  ")
+	o.key("fixable")
+	o.b = appendCounts(o.b, s.Fixable, in+"  ")
+	o.key("score")
+	o.b = appendFloat(o.b, s.Score)
+	return o.close(in)
+}
+
+// appendCounts appends a map of counts with its keys sorted, as
+// encoding/json writes a map with string keys.
+func appendCounts[K ~string](b []byte, m map[K]int, in string) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	o := jsonObject{b: append(b, '{'), indent: in + "  "}
+	for _, k := range keys {
+		o.int(string(k), m[k])
+	}
+	return o.close(in)
+}
+
+// appendFloat appends f as encoding/json writes a float64 (finite).
+func appendFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 → e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // writeFindings writes a JSON array of findings, each with its
@@ -202,9 +325,8 @@ func (o *jsonObject) key(k string) {
 	}
 	o.n++
 	o.b = append(o.b, o.indent...)
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, `": `...)
+	o.b = appendJSONString(o.b, k)
+	o.b = append(o.b, ": "...)
 }
 
 func (o *jsonObject) str(k, v string) {
@@ -239,44 +361,79 @@ func (o *jsonObject) close(indent string) []byte {
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping. Strings of printable ASCII or valid UTF-8 with
-// nothing to escape, nearly all of them, are copied as they are; the others
-// go through encoding/json.
+// nothing to escape, nearly all of them, are copied as they are.
 func appendJSONString(b []byte, s string) []byte {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == '"' || c == '\\' {
-			return appendEncodedString(b, s)
+			return appendEscaped(b, s, false)
 		}
 		ascii = ascii && c < utf8.RuneSelf
 	}
 	if !ascii && (!utf8.ValidString(s) || strings.ContainsAny(s, "\u2028\u2029")) {
-		return appendEncodedString(b, s)
+		return appendEscaped(b, s, false)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
 }
 
-// appendEncodedString appends s as encoding/json writes it, without HTML
-// escaping.
-func appendEncodedString(b []byte, s string) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		panic(err) // a string always encodes
-	}
-	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-}
-
 // appendHTMLString appends s as json.Marshal writes it, HTML escaped.
-func appendHTMLString(b []byte, s string) []byte {
-	j, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // a string always encodes
+func appendHTMLString(b []byte, s string) []byte { return appendEscaped(b, s, true) }
+
+// appendEscaped appends s as a JSON string escaped as encoding/json escapes
+// it (its appendString): quote, backslash and control characters, invalid
+// UTF-8 as U+FFFD, U+2028 and U+2029, and with html also <, > and &.
+// FuzzAppendJSONString holds it to encoding/json.
+func appendEscaped(b []byte, s string, html bool) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
 	}
-	return append(b, j...)
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // sortedView returns fs when it is sorted already (as scan's reports are),

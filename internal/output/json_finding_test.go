@@ -120,10 +120,24 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendJSONString(nil, s)), string(appendEncodedString(nil, s)); got != want {
+		if got, want := string(appendJSONString(nil, s)), stdJSONString(t, s, false); got != want {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
+		if got, want := string(appendHTMLString(nil, s)), stdJSONString(t, s, true); got != want {
+			t.Errorf("appendHTMLString(%q) = %s, want %s", s, got, want)
+		}
 	})
+}
+
+// stdJSONString is s as encoding/json writes it, HTML escaped or not.
+func stdJSONString(t *testing.T, s string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // A report whose findings are not sorted is written sorted, and left as it
@@ -138,5 +152,55 @@ func TestWriteJSONSortsUnsortedFindings(t *testing.T) {
 	}
 	if !reflect.DeepEqual(r.Findings, before) {
 		t.Error("WriteJSON sorted the report's findings in place")
+	}
+}
+
+// encodingJSONReport is r as encoding/json writes the normalized report
+// (two-space indentation, no HTML escaping): what WriteJSON wrote before it
+// stopped using reflection.
+func encodingJSONReport(t *testing.T, r *Report) string {
+	n := normalize(r)
+	jf := func(fs []finding.Finding) []jsonFinding {
+		out := []jsonFinding{}
+		for _, f := range sortedView(fs) {
+			out = append(out, jsonFinding{f, f.Fingerprint()})
+		}
+		return out
+	}
+	n.Findings, n.Suppressed = jf(r.Findings), jf(r.Suppressed)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(n); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestWriteJSONIsEncodingJSON: every part of the report is written with
+// the bytes encoding/json gives, whatever the strings, numbers and empty
+// or missing lists in it.
+func TestWriteJSONIsEncodingJSON(t *testing.T) {
+	reports := map[string]*Report{"rich": richReport(), "empty": {}}
+	for i, s := range tricky {
+		r := richReport()
+		r.Tool.InformationURI = s
+		r.Inputs = append(r.Inputs, s)
+		r.Errors = append(r.Errors, InputError{File: s, Line: i, Message: s})
+		r.Skipped = append(r.Skipped, Skipped{File: s, Reason: s})
+		r.Rules = append(r.Rules, Rule{ID: s, Title: s, Rationale: s, References: []string{s}, Caveats: []string{s, s}, Fix: s, PSS: s, Category: s, HelpURI: s, Severity: finding.Severity(i)})
+		r.Summary.BySeverity = map[string]int{s: i}
+		r.Summary.Score = []float64{0, 87.5, 100, 1e-7, 33.333333333333336, -0.0, 1e21, 5e-324, 12}[i%9]
+		reports["tricky "+s] = r
+	}
+	for name, r := range reports {
+		var got bytes.Buffer
+		if err := WriteJSON(&got, r); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := encodingJSONReport(t, r); got.String() != want {
+			t.Errorf("%s:\n%s", name, lineDiff(want, got.String()))
+		}
 	}
 }
