@@ -114,8 +114,9 @@ func TestFixHelmReleases(t *testing.T) {
 const remoteChart = "../../internal/helm/testdata/remote-chart"
 
 // remoteRepository copies the repository fixture with its sources pointing
-// at url, and a plain Deployment that fix fixes on its own.
-func remoteRepository(t *testing.T, url string) string {
+// at url (a Helm repository) and host (an OCI registry, host:port), and a
+// plain Deployment that fix fixes on its own.
+func remoteRepository(t *testing.T, url, host string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(remoteChart, "repo"))); err != nil {
@@ -129,7 +130,7 @@ func remoteRepository(t *testing.T, url string) string {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(p, bytes.ReplaceAll(data, []byte("REPO_URL"), []byte(url)), 0o644)
+		return os.WriteFile(p, bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("REPO_URL"), []byte(url)), []byte("OCI_REGISTRY"), []byte(host)), 0o644)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -138,23 +139,29 @@ func remoteRepository(t *testing.T, url string) string {
 	return dir
 }
 
-// A Flux HelmRelease and an Argo CD Application whose chart comes from a
-// Helm repository are fixed in their values, with the chart fetched once
-// and cached; --offline leaves them alone; a chart that cannot be fetched
-// is an error of its release, and the rest is still fixed.
+// Flux HelmReleases and Argo CD Applications whose chart comes from a Helm
+// repository or an OCI registry (a HelmRepository of type oci, a chartRef
+// to an OCIRepository, an Application's chart: without a scheme) are fixed
+// in their values, with the chart fetched once and cached; --offline
+// leaves them alone without a request; a chart that cannot be fetched is
+// an error of its release, and the rest is still fixed.
 func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
 	srv := helmtest.Serve(t, filepath.Join(remoteChart, "chart"))
-	repo := remoteRepository(t, srv.URL)
+	reg := helmtest.ServeOCI(t, filepath.Join(remoteChart, "chart"))
+	host := strings.TrimSuffix(strings.TrimPrefix(reg.URL, "oci://"), "/charts")
+	repo := remoteRepository(t, srv.URL, host)
 	cache := t.TempDir()
 	release := filepath.Join(repo, "flux/podapp.yaml")
 	before := read(t, release)
 
 	code, out, errs := kmend(t, "", "fix", repo, "--controls", "KM-002", "--offline", "--chart-cache", cache)
-	if code != exitOK || read(t, release) != before || srv.Total() != 0 {
-		t.Fatalf("--offline: exit %d, %d requests\n%s\n%s", code, srv.Total(), out, errs)
+	if code != exitOK || read(t, release) != before || srv.Total() != 0 || reg.Total() != 0 {
+		t.Fatalf("--offline: exit %d, %d + %d requests\n%s\n%s", code, srv.Total(), reg.Total(), out, errs)
 	}
 	for _, want := range []string{"HelmRelease apps/podapp: chart podapp 1.2.3 from " + srv.URL + ": chart is not in the repository",
-		"HelmRelease apps/podapp-ref: spec.chartRef OCIRepository podapp: OCI charts are not fetched yet"} {
+		"HelmRelease apps/podapp-oci: chart podapp 1.2.3 from " + reg.URL + ": chart is not in the repository (charts are not fetched offline)",
+		"HelmRelease apps/podapp-ref: chart podapp >=1.0.0 <2.0.0 from " + reg.URL + ": chart is not in the repository",
+		"Application podapp-oci: chart podapp 1.2.3 from " + reg.URL + ": chart is not in the repository"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("--offline: stderr lacks %q:\n%s", want, errs)
 		}
@@ -172,7 +179,12 @@ func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
 	if !strings.Contains(read(t, filepath.Join(repo, "argocd/podapp.yaml")), "valuesObject:\n        securityContext:\n          allowPrivilegeEscalation: false\n") {
 		t.Errorf("argocd/podapp.yaml:\n%s", read(t, filepath.Join(repo, "argocd/podapp.yaml")))
 	}
-	first := srv.Total()
+	for _, f := range []string{"flux/podapp-oci.yaml", "flux/podapp-ref.yaml", "argocd/podapp-oci.yaml"} {
+		if !strings.Contains(read(t, filepath.Join(repo, f)), "securityContext:\n") || !strings.Contains(read(t, filepath.Join(repo, f)), "allowPrivilegeEscalation: false\n") {
+			t.Errorf("%s:\n%s", f, read(t, filepath.Join(repo, f)))
+		}
+	}
+	first, firstOCI := srv.Total(), reg.Total()
 
 	// Second run: nothing to fix; the exact version is read from the
 	// cache, the Application's constraint asks the index only.
@@ -183,11 +195,16 @@ func TestFixHelmReleaseFromHelmRepository(t *testing.T) {
 	if n := srv.Total() - first; n != 1 {
 		t.Errorf("second run: %d requests, want 1 (the Application's index)", n)
 	}
+	// The registry: the OCIRepository's constraint lists the tags; the
+	// exact versions are cached.
+	if n, tags := reg.Total()-firstOCI, reg.Requests()["GET /v2/charts/podapp/tags/list"]; n != 1 || tags != 2 {
+		t.Errorf("second run: %d registry requests, want 1 (the tags): %v", n, reg.Requests())
+	}
 
 	// A chart that cannot be fetched: an error naming the URL; the plain
 	// Deployment is still fixed.
 	srv.SetFile("/charts/podapp-1.2.3.tgz", nil)
-	repo = remoteRepository(t, srv.URL)
+	repo = remoteRepository(t, srv.URL, host)
 	code, out, errs = kmend(t, "", "fix", repo, "--controls", "KM-002", "--chart-cache", t.TempDir())
 	if code != exitError || !strings.Contains(errs, "HelmRelease apps/podapp: "+srv.URL+"/charts/podapp-1.2.3.tgz: 404 Not Found") {
 		t.Fatalf("404: exit %d\n%s\n%s", code, out, errs)

@@ -26,31 +26,92 @@ func helmRepositoryChart(repoDir string, hr *yaml.RNode, ns, chart string) (*Rem
 		return nil, nil, err
 	}
 	defer rp.close()
-	src, where, err := findHelmRepository(rp, name, refNS)
+	src, where, err := findSource(rp, "HelmRepository", name, refNS)
 	if err != nil {
 		return nil, nil, err
 	}
 	id := fmt.Sprintf("HelmRepository %s/%s (%s)", refNS, name, where)
 	u := str(src, "spec", "url")
-	if str(src, "spec", "type") == "oci" || strings.HasPrefix(u, "oci://") {
-		return nil, nil, fmt.Errorf("chart %q from %s %s: OCI charts are not fetched yet: %w", chart, id, u, ErrExternalChart)
+	notes := sourceNotes(src, id)
+	version := str(hr, "spec", "chart", "spec", "version")
+	if str(src, "spec", "type") == "oci" || isOCI(u) {
+		// Flux pulls url/chart:version, the version resolved against the
+		// tags as helm pull does.
+		ou, err := ociRepoURL(u)
+		if err != nil || !isOCI(u) {
+			return nil, nil, fmt.Errorf("chart %q from %s: spec.url %q is not an oci:// URL: %w", chart, id, u, ErrExternalChart)
+		}
+		return &RemoteChart{RepoURL: ou, Name: chart, Version: version}, notes, nil
 	}
 	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return nil, nil, fmt.Errorf("chart %q from %s: spec.url %q is not an HTTP(S) URL: %w", chart, id, u, ErrExternalChart)
 	}
-	var notes []string
-	if str(src, "spec", "secretRef", "name") != "" || str(src, "spec", "certSecretRef", "name") != "" {
-		notes = append(notes, id+": its secretRef / certSecretRef is not used: the chart is fetched without credentials")
-	}
-	return &RemoteChart{RepoURL: u, Name: chart, Version: str(hr, "spec", "chart", "spec", "version")}, notes, nil
+	return &RemoteChart{RepoURL: u, Name: chart, Version: version}, notes, nil
 }
 
-// findHelmRepository finds the Flux HelmRepository name in namespace ns
-// among the YAML files of the repository (read through os.Root; hidden
-// directories skipped, files that do not parse ignored). A HelmRepository
-// without a namespace matches when none has the namespace (Flux's
-// Kustomization then gives it its own).
-func findHelmRepository(rp *repo, name, ns string) (*yaml.RNode, string, error) {
+// sourceNotes are the settings of a Flux source (HelmRepository,
+// OCIRepository) that the fetch does not follow.
+func sourceNotes(src *yaml.RNode, id string) []string {
+	var notes []string
+	if str(src, "spec", "secretRef", "name") != "" || str(src, "spec", "certSecretRef", "name") != "" ||
+		(str(src, "spec", "provider") != "" && str(src, "spec", "provider") != "generic") {
+		notes = append(notes, id+": its secretRef / certSecretRef / provider is not used: the chart is fetched without them (Helm's registry credentials only, for OCI)")
+	}
+	if str(src, "spec", "insecure") == "true" {
+		notes = append(notes, id+": spec.insecure is not followed: the registry is reached over HTTPS (plain HTTP for loopback registries only)")
+	}
+	return notes
+}
+
+// ociRepositoryChart resolves the chart of a Flux HelmRelease (node hr,
+// in namespace ns) whose spec.chartRef is an OCIRepository: the
+// OCIRepository is looked up among the repository's YAML files; its
+// spec.url (oci://host/path/chart) is the chart's OCI repository, and
+// spec.ref.digest, else .semver, else .tag (latest when none) the version.
+func ociRepositoryChart(repoDir string, hr *yaml.RNode, ns string) (*RemoteChart, []string, error) {
+	name := str(hr, "spec", "chartRef", "name")
+	refNS := cmp(str(hr, "spec", "chartRef", "namespace"), ns)
+	if name == "" {
+		return nil, nil, fmt.Errorf("spec.chartRef: name is needed")
+	}
+	rp, err := openRepo(repoDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rp.close()
+	src, where, err := findSource(rp, "OCIRepository", name, refNS)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := fmt.Sprintf("OCIRepository %s/%s (%s)", refNS, name, where)
+	u := str(src, "spec", "url")
+	ou, err := ociRepoURL(u)
+	i := strings.LastIndex(ou, "/")
+	if err != nil || !isOCI(u) || i < len(ociScheme) {
+		return nil, nil, fmt.Errorf("%s: spec.url %q is not an oci://host/path/chart URL: %w", id, u, ErrExternalChart)
+	}
+	notes := sourceNotes(src, id)
+	rc := &RemoteChart{RepoURL: ou[:i], Name: ou[i+1:]}
+	switch {
+	case str(src, "spec", "ref", "digest") != "":
+		rc.Digest = str(src, "spec", "ref", "digest")
+	case str(src, "spec", "ref", "semver") != "":
+		rc.Version = str(src, "spec", "ref", "semver")
+		if str(src, "spec", "ref", "semverFilter") != "" {
+			notes = append(notes, id+": spec.ref.semverFilter is not applied")
+		}
+	default:
+		rc.Version = cmp(str(src, "spec", "ref", "tag"), "latest")
+	}
+	return rc, notes, nil
+}
+
+// findSource finds the Flux source of kind (HelmRepository,
+// OCIRepository) name in namespace ns among the YAML files of the
+// repository (read through os.Root; hidden directories skipped, files that
+// do not parse ignored). A source without a namespace matches when none
+// has the namespace (Flux's Kustomization then gives it its own).
+func findSource(rp *repo, kind, name, ns string) (*yaml.RNode, string, error) {
 	type match struct {
 		n     *yaml.RNode
 		where string
@@ -70,7 +131,7 @@ func findHelmRepository(rp *repo, name, ns string) (*yaml.RNode, string, error) 
 			return nil
 		}
 		data, err := rp.readFile(p)
-		if err != nil || !bytes.Contains(data, []byte("HelmRepository")) {
+		if err != nil || !bytes.Contains(data, []byte(kind)) {
 			return nil
 		}
 		f, err := yamledit.Parse(p, data, yamledit.Options{})
@@ -79,7 +140,7 @@ func findHelmRepository(rp *repo, name, ns string) (*yaml.RNode, string, error) 
 		}
 		for i, doc := range f.Docs {
 			n := doc.Node
-			if n == nil || str(n, "kind") != "HelmRepository" || !strings.HasPrefix(str(n, "apiVersion"), "source.toolkit.fluxcd.io/") ||
+			if n == nil || str(n, "kind") != kind || !strings.HasPrefix(str(n, "apiVersion"), "source.toolkit.fluxcd.io/") ||
 				str(n, "metadata", "name") != name {
 				continue
 			}
@@ -102,11 +163,14 @@ func findHelmRepository(rp *repo, name, ns string) (*yaml.RNode, string, error) 
 	}
 	switch {
 	case len(ms) == 0:
-		return nil, "", fmt.Errorf("HelmRepository %s/%s is not in the repository: %w", ns, name, ErrExternalChart)
+		return nil, "", fmt.Errorf("%s %s/%s is not in the repository: %w", kind, ns, name, ErrExternalChart)
 	case len(ms) > 1:
 		for _, m := range ms[1:] {
-			if str(m.n, "spec", "url") != str(ms[0].n, "spec", "url") || str(m.n, "spec", "type") != str(ms[0].n, "spec", "type") {
-				return nil, "", fmt.Errorf("HelmRepository %s/%s is defined differently in %s and %s", ns, name, ms[0].where, m.where)
+			a, b := ms[0].n, m.n
+			if str(a, "spec", "url") != str(b, "spec", "url") || str(a, "spec", "type") != str(b, "spec", "type") ||
+				str(a, "spec", "ref", "digest") != str(b, "spec", "ref", "digest") || str(a, "spec", "ref", "semver") != str(b, "spec", "ref", "semver") ||
+				str(a, "spec", "ref", "tag") != str(b, "spec", "ref", "tag") {
+				return nil, "", fmt.Errorf("%s %s/%s is defined differently in %s and %s", kind, ns, name, ms[0].where, m.where)
 			}
 		}
 	}

@@ -20,8 +20,9 @@ type Release struct {
 	// Chart is the chart directory, relative to the repository; empty for
 	// a chart from a Helm repository (Remote).
 	Chart string
-	// Remote is the chart of an HTTP(S) Helm repository the release
-	// deploys: PlanRelease fetches it with Options.Charts.
+	// Remote is the chart of an HTTP(S) Helm repository or an OCI
+	// registry the release deploys: PlanRelease fetches it with
+	// Options.Charts.
 	Remote    *RemoteChart
 	Name      string
 	Namespace string
@@ -39,10 +40,11 @@ type Release struct {
 // (spec.chart.spec.chart with a GitRepository or Bucket source: the
 // source is taken to be this repository), or a chart of a HelmRepository
 // of type default (HTTP(S)) defined in the repository: Release.Remote,
-// spec.chart.spec.version resolved as Helm does. OCI charts (a
-// HelmRepository of type oci, spec.chartRef) are ErrExternalChart. Its
-// values are
-// spec.chart.spec.valuesFiles, then spec.values (which fixes edit,
+// spec.chart.spec.version resolved as Helm does, or a chart of an OCI
+// registry: a HelmRepository of type oci (the chart url/chart), or
+// spec.chartRef to an OCIRepository defined in the repository (its url,
+// spec.ref.digest / semver / tag). A chartRef to a HelmChart is
+// ErrExternalChart. Its values are spec.chart.spec.valuesFiles, then spec.values (which fixes edit,
 // creating it when absent). The release is named spec.releaseName, else
 // [targetNamespace-]name, in spec.targetNamespace or the HelmRelease's
 // namespace. valuesFrom (ConfigMaps, Secrets) is not followed.
@@ -56,22 +58,30 @@ func HelmRelease(repo, file string, doc int) (*Release, error) {
 	}
 	name, ns := str(n, "metadata", "name"), str(n, "metadata", "namespace")
 	id := fmt.Sprintf("%s#%d HelmRelease %s/%s", rel, doc, ns, name)
-	if at(n, "spec", "chartRef") != nil {
-		return nil, fmt.Errorf("%s: spec.chartRef %s %s: OCI charts are not fetched yet: %w", id,
-			str(n, "spec", "chartRef", "kind"), str(n, "spec", "chartRef", "name"), ErrExternalChart)
-	}
 	chart := str(n, "spec", "chart", "spec", "chart")
 	r := &Release{Name: str(n, "spec", "releaseName"), Namespace: ns, Defined: id}
-	switch kind := str(n, "spec", "chart", "spec", "sourceRef", "kind"); kind {
-	case "GitRepository", "Bucket":
-	case "HelmRepository":
-		rc, notes, err := helmRepositoryChart(repo, n, ns, chart)
+	if at(n, "spec", "chartRef") != nil {
+		if kind := str(n, "spec", "chartRef", "kind"); kind != "OCIRepository" {
+			return nil, fmt.Errorf("%s: spec.chartRef %s %s: only OCIRepository chart references are followed: %w", id,
+				kind, str(n, "spec", "chartRef", "name"), ErrExternalChart)
+		}
+		rc, notes, err := ociRepositoryChart(repo, n, ns)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", id, err)
+			return nil, fmt.Errorf("%s: spec.chartRef: %w", id, err)
 		}
 		r.Remote, r.Notes = rc, notes
-	default:
-		return nil, fmt.Errorf("%s: chart %q from a %s: %w", id, chart, kind, ErrExternalChart)
+	} else {
+		switch kind := str(n, "spec", "chart", "spec", "sourceRef", "kind"); kind {
+		case "GitRepository", "Bucket":
+		case "HelmRepository":
+			rc, notes, err := helmRepositoryChart(repo, n, ns, chart)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			r.Remote, r.Notes = rc, notes
+		default:
+			return nil, fmt.Errorf("%s: chart %q from a %s: %w", id, chart, kind, ErrExternalChart)
+		}
 	}
 	target := str(n, "spec", "targetNamespace")
 	if target != "" {
@@ -115,7 +125,10 @@ func HelmRelease(repo, file string, doc int) (*Release, error) {
 
 // Application reads the Argo CD Application in document doc of file
 // (relative to repo) whose Helm source is a chart directory of the
-// repository (the source's repoURL is taken to be this repository). Its
+// repository (the source's repoURL is taken to be this repository), or a
+// chart: of an HTTP(S) Helm repository or an OCI registry (repoURL
+// oci://host/path, or host/path without a scheme as Argo CD writes it),
+// targetRevision its version (Release.Remote). Its
 // values are, in Argo CD's order: helm.valueFiles (relative to the
 // source's path; $ref/... through a source with that ref and the same
 // repoURL), helm.values (a string of YAML, edited as text),
@@ -159,11 +172,16 @@ func Application(repo, file string, doc int) (*Release, error) {
 	r := &Release{Name: name, Namespace: str(n, "spec", "destination", "namespace"), Defined: id}
 	repoURL := str(s, "repoURL")
 	if chart := str(s, "chart"); chart != "" {
+		u := repoURL
 		if !strings.HasPrefix(repoURL, "https://") && !strings.HasPrefix(repoURL, "http://") {
-			// oci://registry/path, or Argo CD's registry/path without a scheme.
-			return nil, fmt.Errorf("%s: chart %q from %s: OCI charts are not fetched yet: %w", id, chart, repoURL, ErrExternalChart)
+			// oci://registry/path, or Argo CD's registry/path without a
+			// scheme: the chart is the OCI repository registry/path/chart.
+			var err error
+			if u, err = ociRepoURL(repoURL); err != nil {
+				return nil, fmt.Errorf("%s: chart %q: repoURL: %w: %w", id, chart, err, ErrExternalChart)
+			}
 		}
-		r.Remote = &RemoteChart{RepoURL: repoURL, Name: chart, Version: str(s, "targetRevision")}
+		r.Remote = &RemoteChart{RepoURL: u, Name: chart, Version: str(s, "targetRevision")}
 		repoURL = "" // $ref/ values files: the sources are taken to be this repository
 	}
 	rp, err := openRepo(repo)

@@ -27,24 +27,37 @@ import (
 // not in the index, the archive's digest is not the index's).
 var ErrFetch = errors.New("chart not fetched")
 
-// RemoteChart is a chart of an HTTP(S) Helm repository: a Flux
-// HelmRelease's chart from a HelmRepository, an Argo CD source's chart:.
+// RemoteChart is a chart of an HTTP(S) Helm repository or of an OCI
+// registry: a Flux HelmRelease's chart from a HelmRepository (of type
+// default or oci) or its chartRef to an OCIRepository, an Argo CD
+// source's chart:.
 type RemoteChart struct {
-	// RepoURL is the repository's URL (http:// or https://), where
-	// index.yaml is.
+	// RepoURL is the repository's URL: http:// or https://, where
+	// index.yaml is, or oci://host/path, the chart being the OCI
+	// repository RepoURL/Name.
 	RepoURL string
 	Name    string
 	// Version is the version asked for: exact, a semver constraint as Helm
 	// reads it (^1.2, ~1.2.3, >=1.0 <2.0, 1.x), or "" / "*" for the latest
-	// stable version.
+	// stable version. In an OCI registry an exact version is the tag, a
+	// constraint is resolved against the tags, and any other tag (latest)
+	// is pulled as it is.
 	Version string
+	// Digest is the manifest digest (sha256:...) of an OCI chart pinned by
+	// digest (a Flux OCIRepository's spec.ref.digest); it wins over
+	// Version.
+	Digest string
 	// Resolved is the version fetched (set on Result.Remote).
 	Resolved string
 }
 
 func (c RemoteChart) String() string {
 	v := c.Resolved
-	if v == "" {
+	switch {
+	case v != "":
+	case c.Digest != "":
+		v = c.Digest
+	default:
 		v = cmp(c.Version, "*")
 	}
 	return fmt.Sprintf("chart %s %s from %s", c.Name, v, c.RepoURL)
@@ -53,11 +66,12 @@ func (c RemoteChart) String() string {
 // archiveName is the chart's archive name, as helm package names it.
 func (c RemoteChart) archiveName() string { return c.Name + "-" + c.Resolved + ".tgz" }
 
-// ChartCache fetches charts from HTTP(S) Helm repositories and keeps
-// them under Dir:
+// ChartCache fetches charts from HTTP(S) Helm repositories and OCI
+// registries and keeps them under Dir:
 //
 //	Dir/<host>-<sha256 of the repository URL, 16 hex digits>/index.yaml
 //	Dir/<host>-<...>/<name>-<version>.tgz
+//	Dir/<host>-<...>/<name>-sha256-<digest>.tgz (OCI, pulled by digest or by a tag that is not a version)
 //
 // It does what helm pull does (Helm's pkg/getter and pkg/repo pull in
 // modules kmend does not build with, so this is the same protocol with
@@ -71,12 +85,22 @@ func (c RemoteChart) archiveName() string { return c.Name + "-" + c.Resolved + "
 // from the cache without any request; a constraint (or no version)
 // fetches the index to resolve it, then the archive only when it is not
 // cached.
+//
+// A chart of an OCI registry (RepoURL oci://host/path) is pulled with
+// Helm's own registry client (helm.sh/helm/v4/pkg/registry, as helm pull
+// oci:// does: the manifest's and layers' digests checked, credentials
+// from Helm's registry config or Docker's when they have some, else
+// anonymous). An exact version or a digest already cached is read without
+// any request; a constraint lists the repository's tags to resolve it.
 type ChartCache struct {
 	// Dir is the cache directory (created when missing).
 	Dir string
 	// Client does the requests; a client with a two-minute timeout (and
 	// the proxy settings of the environment) when nil.
 	Client *http.Client
+	// PlainHTTP reaches OCI registries over plain HTTP (helm
+	// --plain-http); a registry on a loopback address always is.
+	PlainHTTP bool
 }
 
 // Bounds on what is downloaded.
@@ -165,8 +189,8 @@ func resolveURL(base, ref string) (string, error) {
 // repoDir is the cache directory of a repository URL.
 func (c *ChartCache) repoDir(repoURL string) (string, error) {
 	u, err := url.Parse(repoURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%s: not an HTTP(S) Helm repository URL", repoURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "oci") || u.Host == "" {
+		return "", fmt.Errorf("%s: not an HTTP(S) Helm repository or OCI registry URL", repoURL)
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSuffix(repoURL, "/")))
 	return filepath.Join(c.Dir, hostChars.ReplaceAllString(u.Host, "_")+"-"+hex.EncodeToString(sum[:8])), nil
@@ -181,6 +205,9 @@ func (c *ChartCache) Fetch(rc RemoteChart) ([]*archive.BufferedFile, RemoteChart
 	}
 	if !safeName.MatchString(rc.Name) {
 		return nil, rc, fmt.Errorf("%s: chart name %q: %w", rc, rc.Name, ErrFetch)
+	}
+	if isOCI(rc.RepoURL) {
+		return c.fetchOCI(rc)
 	}
 	dir, err := c.repoDir(rc.RepoURL)
 	if err != nil {

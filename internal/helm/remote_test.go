@@ -16,8 +16,9 @@ import (
 // repository whose releases deploy it from the server.
 const remoteFixture = "testdata/remote-chart"
 
-// remoteRepo copies the repository fixture, pointing its sources at url.
-func remoteRepo(t *testing.T, url string) string {
+// remoteRepo copies the repository fixture, pointing its sources at url
+// (a Helm repository) and host (an OCI registry, host:port).
+func remoteRepo(t *testing.T, url, host string) string {
 	t.Helper()
 	repo := copyTree(t, filepath.Join(remoteFixture, "repo"))
 	for _, f := range listFiles(t, repo) {
@@ -26,7 +27,7 @@ func remoteRepo(t *testing.T, url string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, bytes.ReplaceAll(data, []byte("REPO_URL"), []byte(url)), 0o644); err != nil {
+		if err := os.WriteFile(p, bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("REPO_URL"), []byte(url)), []byte("OCI_REGISTRY"), []byte(host)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,7 +40,7 @@ func remoteRepo(t *testing.T, url string) string {
 // with the control passing.
 func TestRemoteHelmRelease(t *testing.T) {
 	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
-	repo := remoteRepo(t, srv.URL)
+	repo := remoteRepo(t, srv.URL, "registry.invalid")
 	cache := &ChartCache{Dir: t.TempDir()}
 	r, err := HelmRelease(repo, "flux/podapp.yaml", 0)
 	if err != nil {
@@ -116,7 +117,7 @@ func TestRemoteHelmRelease(t *testing.T) {
 // new helm.valuesObject.
 func TestRemoteApplication(t *testing.T) {
 	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
-	repo := remoteRepo(t, srv.URL)
+	repo := remoteRepo(t, srv.URL, "registry.invalid")
 	cache := &ChartCache{Dir: t.TempDir()}
 	r, err := Application(repo, "argocd/podapp.yaml", 0)
 	if err != nil {
@@ -145,11 +146,10 @@ func TestRemoteApplication(t *testing.T) {
 }
 
 // Fetch failures are errors of the release naming the URL; without a
-// cache (kmend fix --offline) the chart is ErrExternalChart; OCI charts
-// and chartRef are not fetched.
+// cache (kmend fix --offline) the chart is ErrExternalChart.
 func TestRemoteChartErrors(t *testing.T) {
 	srv := helmtest.Serve(t, filepath.Join(remoteFixture, "chart"))
-	repo := remoteRepo(t, srv.URL)
+	repo := remoteRepo(t, srv.URL, "registry.invalid")
 	r, err := HelmRelease(repo, "flux/podapp.yaml", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -188,15 +188,6 @@ func TestRemoteChartErrors(t *testing.T) {
 		t.Errorf("no index: %v", err)
 	}
 
-	for doc, want := range map[int]string{1: "OCI charts are not fetched yet", 2: "spec.chartRef OCIRepository podapp: OCI charts are not fetched yet"} {
-		if _, err := HelmRelease(repo, "flux/podapp.yaml", doc); !errors.Is(err, ErrExternalChart) || !strings.Contains(err.Error(), want) {
-			t.Errorf("doc %d: %v", doc, err)
-		}
-	}
-	writeTree(t, repo, map[string]string{"argocd/oci.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: oci\nspec:\n  source:\n    repoURL: registry.example.com/charts\n    chart: podapp\n    targetRevision: 1.2.3\n"})
-	if _, err := Application(repo, "argocd/oci.yaml", 0); !errors.Is(err, ErrExternalChart) || !strings.Contains(err.Error(), "OCI charts are not fetched yet") {
-		t.Errorf("argo oci: %v", err)
-	}
 	// A HelmRepository that is not in the repository.
 	writeTree(t, repo, map[string]string{"flux/other.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\n  namespace: apps\nspec:\n  chart:\n    spec:\n      chart: podapp\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"})
 	if _, err := HelmRelease(repo, "flux/other.yaml", 0); !errors.Is(err, ErrExternalChart) || !strings.Contains(err.Error(), "HelmRepository apps/charts is not in the repository") {

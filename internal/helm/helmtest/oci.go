@@ -1,0 +1,101 @@
+package helmtest
+
+import (
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/registry"
+)
+
+// Registry is a real OCI registry (go-containerregistry's in-memory
+// implementation of the distribution API) holding a chart pushed with
+// Helm's own registry client, on an httptest server that counts requests.
+type Registry struct {
+	*httptest.Server
+	// URL is the chart's repository URL, oci://127.0.0.1:port/charts: the
+	// chart is URL/<name>.
+	URL string
+	// Digests are the manifest digests of the pushed versions.
+	Digests  map[string]string
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+// ServeOCI pushes the chart in chartDir to a registry under charts/<name>
+// at its own version, and at 1.1.0 and 2.0.0-rc.1 (the same chart with
+// that version, to try version resolution); the registry serves until the
+// test ends.
+func ServeOCI(t testing.TB, chartDir string) *Registry {
+	t.Helper()
+	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	s := &Registry{requests: map[string]int{}, Digests: map[string]string{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[r.Method+" "+r.URL.Path]++
+		s.mu.Unlock()
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	host := strings.TrimPrefix(s.Server.URL, "http://")
+	s.URL = "oci://" + host + "/charts"
+	client, err := registry.NewClient(registry.ClientOptPlainHTTP(),
+		registry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "registry.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := ch.Metadata.Version
+	for _, v := range []string{"1.1.0", own, "2.0.0-rc.1"} {
+		ch.Metadata.Version = v
+		tgz, err := chartutil.Save(ch, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(tgz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := client.Push(data, host+"/charts/"+ch.Name()+":"+v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Digests[v] = res.Manifest.Digest
+	}
+	ch.Metadata.Version = own
+	s.mu.Lock()
+	clear(s.requests)
+	s.mu.Unlock()
+	return s
+}
+
+// Total is the number of requests since the chart was pushed.
+func (s *Registry) Total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.requests {
+		n += c
+	}
+	return n
+}
+
+// Requests are the counts by method and path ("GET /v2/charts/podapp/tags/list").
+func (s *Registry) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.requests)
+}
