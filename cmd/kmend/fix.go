@@ -61,9 +61,10 @@ with no change but the fixed fields:
              of the Flux HelmRelease or Argo CD Application that deploys the
              chart; no key means a manual fix, with the patch for a
              post-renderer
-A release whose chart comes from an HTTP(S) Helm repository has the chart
-fetched (as helm pull does, digest checked) into --chart-cache; --offline
-reports such releases instead. OCI charts are reported, not fetched.
+A release whose chart comes from an HTTP(S) Helm repository or an OCI
+registry (oci://, a Flux OCIRepository) has the chart fetched (as helm pull
+does, digests checked; OCI with Helm's registry credentials, if any) into
+--chart-cache; --offline reports such releases instead, without a request.
 (docs/kustomize.md and docs/helm.md say how the place is chosen.)
 
 By default only 'auto' fixes are applied. 'review' fixes (resource sizes,

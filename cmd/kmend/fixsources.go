@@ -34,7 +34,8 @@ type sources struct {
 	chartDirs []string
 	errs      []error
 	// notes are releases left alone without it being an error: charts
-	// that are not fetched (--offline, OCI charts).
+	// that are not fetched (--offline, a Flux chartRef to a HelmChart, a
+	// source that is not in the repository).
 	notes []error
 }
 
@@ -45,8 +46,8 @@ type sourceFlags struct {
 }
 
 func (f *sourceFlags) register(fl *pflag.FlagSet) {
-	fl.BoolVar(&f.offline, "offline", false, "fetch no chart: releases whose chart comes from a Helm repository are reported, not fixed")
-	fl.StringVar(&f.chartCache, "chart-cache", "", "keep charts fetched from Helm repositories in `DIR` (default: the user cache directory's kmend/charts)")
+	fl.BoolVar(&f.offline, "offline", false, "fetch no chart: releases whose chart comes from a Helm repository or an OCI registry are reported, not fixed")
+	fl.StringVar(&f.chartCache, "chart-cache", "", "keep charts fetched from Helm repositories and OCI registries in `DIR` (default: the user cache directory's kmend/charts)")
 }
 
 // charts is the chart cache of releases whose chart comes from a Helm
@@ -127,9 +128,9 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 		// A chart deployed by a Flux HelmRelease or an Argo CD Application
 		// of the repository is fixed through that release's values (its
 		// inline values first); the others on their own values.yaml.
-		// A release whose chart comes from a Helm repository is fixed in
-		// its values with the chart fetched (and cached); with --offline,
-		// or for an OCI chart, it is reported and left alone. A chart
+		// A release whose chart comes from a Helm repository or an OCI
+		// registry is fixed in its values with the chart fetched (and
+		// cached); with --offline it is reported and left alone. A chart
 		// that cannot be fetched is an error of that release only.
 		released := map[string]bool{}
 		rels, external := releases(in.set, repo, dir)
@@ -175,10 +176,10 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 }
 
 // releases are the Flux HelmReleases and Argo CD Applications below dir
-// whose chart is in the repository or in an HTTP(S) Helm repository (their
-// values are in the repository); external lists those whose chart is not
-// fetched (OCI charts, Flux chartRef, a HelmRepository that is not in the
-// repository). The others (sources elsewhere) are not this checkout's to
+// whose chart is in the repository, in an HTTP(S) Helm repository or in an
+// OCI registry (their values are in the repository); external lists those
+// whose chart is not fetched (a Flux chartRef to a HelmChart, a
+// HelmRepository or OCIRepository that is not in the repository). The others (sources elsewhere) are not this checkout's to
 // fix.
 func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, external []error) {
 	for _, o := range set.Objects {

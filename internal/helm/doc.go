@@ -32,10 +32,15 @@
 // writes the files atomically, only when they change.
 //
 // HelmRelease and Application read a release of the repository; a chart
-// of an HTTP(S) Helm repository (Release.Remote) is fetched by PlanRelease
-// through a ChartCache (index.yaml, version resolved as Helm does, archive
-// digest checked, cached on disk) and planned the same way, the keys going
-// into the release's values. OCI charts are ErrExternalChart.
+// of an HTTP(S) Helm repository or of an OCI registry (Release.Remote) is
+// fetched by PlanRelease through a ChartCache and planned the same way,
+// the keys going into the release's values. From a Helm repository:
+// index.yaml, version resolved as Helm does, archive digest checked. From
+// an OCI registry (a Flux HelmRepository of type oci, a chartRef to an
+// OCIRepository, an Argo CD oci:// or scheme-less repoURL): Helm's own
+// registry client, a semver constraint resolved against the tags, digests
+// checked. Either is cached on disk; without a ChartCache (kmend fix
+// --offline) the release is ErrExternalChart and nothing is requested.
 //
 // Every path is relative to a repository directory and is read through
 // os.Root: chart and values paths that leave the repository are refused

@@ -20,9 +20,10 @@ var (
 	// downloads charts.
 	ErrMissingDependency = errors.New("chart dependency missing from charts/")
 	// ErrExternalChart: a HelmRelease or Application names a chart that is
-	// not a directory of this repository and is not fetched: an OCI chart,
-	// a Flux chartRef, a HelmRepository not defined in the repository, or
-	// a chart of a Helm repository planned without Options.Charts.
+	// not a directory of this repository and is not fetched: a Flux chartRef
+	// to a HelmChart, a HelmRepository or OCIRepository not defined in the
+	// repository, a source URL that is neither HTTP(S) nor OCI, or a chart
+	// of a Helm repository or OCI registry planned without Options.Charts.
 	ErrExternalChart = errors.New("chart is not in the repository")
 	// ErrLibraryChart: a library chart renders nothing by itself.
 	ErrLibraryChart = errors.New("library chart")

@@ -73,9 +73,9 @@ func (c RemoteChart) archiveName() string { return c.Name + "-" + c.Resolved + "
 //	Dir/<host>-<...>/<name>-<version>.tgz
 //	Dir/<host>-<...>/<name>-sha256-<digest>.tgz (OCI, pulled by digest or by a tag that is not a version)
 //
-// It does what helm pull does (Helm's pkg/getter and pkg/repo pull in
-// modules kmend does not build with, so this is the same protocol with
-// net/http): index.yaml is downloaded, the name and version resolved as
+// From a Helm repository it does what helm pull does (Helm's pkg/getter
+// and pkg/repo pull in its plugin system, so this is the same protocol
+// with net/http): index.yaml is downloaded, the name and version resolved as
 // Helm's IndexFile.Get resolves them (an exact version first, else the
 // highest version meeting the semver constraint; no version: the latest
 // stable one), the archive downloaded from the entry's first URL
