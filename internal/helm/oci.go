@@ -76,10 +76,14 @@ func loopback(host string) bool {
 // when there are none; plain HTTP for a loopback registry or with
 // PlainHTTP.
 func (c *ChartCache) registryClient(host string) (*registry.Client, error) {
-	client := c.Client
-	if client == nil {
-		client = &http.Client{Timeout: defaultHTTP.Timeout, Transport: registry.NewTransport(false)}
+	client := &http.Client{Timeout: defaultHTTP.Timeout, Transport: registry.NewTransport(false)}
+	if c.Client != nil {
+		cl := *c.Client
+		client = &cl
 	}
+	// Helm's Pull reads every blob whole into memory: no response may
+	// be larger than a chart may be.
+	client.Transport = limitTransport{client.Transport, maxChartBytes}
 	opts := []registry.ClientOption{registry.ClientOptWriter(io.Discard), registry.ClientOptHTTPClient(client)}
 	if c.PlainHTTP || loopback(host) {
 		opts = append(opts, registry.ClientOptPlainHTTP())
@@ -227,4 +231,43 @@ func chartVersion(files []*archive.BufferedFile) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no Chart.yaml")
+}
+
+// limitTransport fails the reading of a response body after limit bytes.
+type limitTransport struct {
+	rt    http.RoundTripper
+	limit int64
+}
+
+func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := t.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.limit, limit: t.limit, url: req.URL.Redacted()}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left, limit int64
+	url         string
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, fmt.Errorf("%s: response larger than %d bytes", b.url, b.limit)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, fmt.Errorf("%s: response larger than %d bytes", b.url, b.limit)
+	}
+	return n, err
 }

@@ -2,6 +2,10 @@ package helm
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +56,14 @@ func TestOCIFetch(t *testing.T) {
 	if res := fetch(RemoteChart{Digest: reg.Digests["1.1.0"]}); res.Resolved != "1.1.0" {
 		t.Errorf("digest: %+v", res)
 	}
-	for _, p := range []string{"podapp-1.2.3.tgz", "podapp-1.1.0.tgz", "podapp-2.0.0-rc.1.tgz", ociCacheName("podapp", reg.Digests["1.1.0"])} {
+	// A tag that is not a version: pulled every time, cached by digest.
+	for range 2 {
+		n := reg.Total()
+		if res := fetch(RemoteChart{Version: "latest"}); res.Resolved != "1.2.3" || reg.Total() == n {
+			t.Errorf("latest: %+v, %d requests", res, reg.Total()-n)
+		}
+	}
+	for _, p := range []string{"podapp-1.2.3.tgz", "podapp-1.1.0.tgz", "podapp-2.0.0-rc.1.tgz", ociCacheName("podapp", reg.Digests["1.1.0"]), ociCacheName("podapp", reg.Digests["latest"])} {
 		if m, _ := filepath.Glob(filepath.Join(cache.Dir, "127.0.0.1_*-*", p)); len(m) != 1 {
 			t.Errorf("cache layout: %s: %v", p, m)
 		}
@@ -256,6 +267,27 @@ func TestOCIReleaseErrors(t *testing.T) {
 		}
 		if _, err := read(repo, file, 0); !errors.Is(err, ErrExternalChart) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v\nwant %s", file, err, want)
+		}
+	}
+}
+
+// No response of a registry is read past the limit (Helm's Pull holds
+// every blob in memory).
+func TestOCIResponseLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("x", len(r.URL.Path)-1)))
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: limitTransport{nil, 10}}
+	for path, ok := range map[string]bool{"/0123456789": true, "/0123456789a": false} {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if (err == nil) != ok || (ok && len(data) != 10) || (!ok && !strings.Contains(fmt.Sprint(err), "response larger than 10 bytes")) {
+			t.Errorf("%s: %d bytes, %v", path, len(data), err)
 		}
 	}
 }

@@ -26,7 +26,8 @@ type Registry struct {
 	// URL is the chart's repository URL, oci://127.0.0.1:port/charts: the
 	// chart is URL/<name>.
 	URL string
-	// Digests are the manifest digests of the pushed versions.
+	// Digests are the manifest digests of the pushed versions (and of
+	// latest).
 	Digests  map[string]string
 	mu       sync.Mutex
 	requests map[string]int
@@ -34,8 +35,8 @@ type Registry struct {
 
 // ServeOCI pushes the chart in chartDir to a registry under charts/<name>
 // at its own version, and at 1.1.0 and 2.0.0-rc.1 (the same chart with
-// that version, to try version resolution); the registry serves until the
-// test ends.
+// that version, to try version resolution), and its own version again
+// under the tag latest; the registry serves until the test ends.
 func ServeOCI(t testing.TB, chartDir string) *Registry {
 	t.Helper()
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
@@ -76,6 +77,19 @@ func ServeOCI(t testing.TB, chartDir string) *Registry {
 		s.Digests[v] = res.Manifest.Digest
 	}
 	ch.Metadata.Version = own
+	tgz, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Push(data, host+"/charts/"+ch.Name()+":latest", registry.PushOptStrictMode(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Digests["latest"] = res.Manifest.Digest
 	s.mu.Lock()
 	clear(s.requests)
 	s.mu.Unlock()
