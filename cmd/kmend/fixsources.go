@@ -37,6 +37,10 @@ type sources struct {
 	// that are not fetched (--offline, a Flux chartRef to a HelmChart, a
 	// source that is not in the repository).
 	notes []error
+	// deferred are plans left for the next run because a plan before
+	// them changes one of their files (oneFixPerFile); they make the run
+	// exit 1, as fixes that were not made.
+	deferred []error
 }
 
 // sourceFlags are fix's flags for charts from Helm repositories.
@@ -172,7 +176,52 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 			s.charts = append(s.charts, res)
 		}
 	}
+	s.oneFixPerFile()
 	return s
+}
+
+// oneFixPerFile keeps, of the planned fixes that change the same file, the
+// first only. Each kustomization set and each release is planned against
+// the files as they are on disk, so a second plan's new content of a file
+// that a first plan changes too (two HelmReleases in one file, two
+// releases sharing a values file) would be written over the first's, and
+// one of the fixes lost although both were reported. The later plans are
+// reported as not fixed, to be fixed by the next run, which reads the
+// written files, and the run exits 1.
+func (s *sources) oneFixPerFile() {
+	owner := map[string]string{} // absolute path → the plan that changes it
+	claim := func(what, repo string, paths []string) bool {
+		for _, p := range paths {
+			if first, ok := owner[filepath.Join(repo, filepath.FromSlash(p))]; ok {
+				s.deferred = append(s.deferred, fmt.Errorf("%s: %s is also changed by the fix of %s: run kmend fix again once that fix is written", what, p, first))
+				return false
+			}
+		}
+		for _, p := range paths {
+			owner[filepath.Join(repo, filepath.FromSlash(p))] = what
+		}
+		return true
+	}
+	s.overlays = slices.DeleteFunc(s.overlays, func(r *overlay.Result) bool {
+		var paths []string
+		for _, f := range r.Files {
+			paths = append(paths, f.Path)
+		}
+		return !claim("the kustomizations of "+display(r.Repo), r.Repo, paths)
+	})
+	s.charts = slices.DeleteFunc(s.charts, func(r *helm.Result) bool {
+		var paths []string
+		for _, f := range r.Files {
+			if f.Changed() {
+				paths = append(paths, f.Path)
+			}
+		}
+		what := "chart " + r.Chart
+		if r.Release != "" {
+			what = fmt.Sprintf("release %s/%s (chart %s)", r.Namespace, r.Release, r.Chart)
+		}
+		return !claim(what, r.Repo, paths)
+	})
 }
 
 // releases are the Flux HelmReleases and Argo CD Applications below dir
@@ -321,6 +370,10 @@ func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, 
 		}
 	}
 	for _, err := range s.notes {
+		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", err)
+	}
+	for _, err := range s.deferred {
+		dropped = true
 		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", err)
 	}
 	for _, r := range s.charts {
