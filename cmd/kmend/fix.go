@@ -194,18 +194,40 @@ func (f *fixFlags) finish(format string, results []*remediate.FileResult, src *s
 	if format == "summary" {
 		summary = stdout
 	}
-	if src != nil {
-		n, ps, files, dropped := src.report(summary, stderr)
+	// Source plans set aside because an earlier plan changes one of their
+	// files are planned again once that is written, a few rounds at most.
+	const maxRounds = 5
+	srcWritten := map[string]bool{} // a file may be written in two rounds
+	for round := 1; src != nil; round++ {
+		retry := !f.dryRun && round < maxRounds
+		n, ps, files, dropped := src.report(summary, stderr, retry)
 		fixes += n
 		applied = append(applied, ps...)
-		srcFiles = files
+		srcFiles = append(srcFiles, files...)
 		if dropped {
 			code = max(code, exitFindings)
 		}
-		if !f.dryRun {
-			w, err := src.write()
-			written += w
-			if err != nil {
+		if f.dryRun {
+			break
+		}
+		paths, err := src.write()
+		for _, p := range paths {
+			if !srcWritten[p] {
+				srcWritten[p] = true
+				written++
+			}
+		}
+		if err != nil {
+			code = exitError
+			fmt.Fprintf(stderr, "kmend: %v\n", err)
+			src.reportDeferred(stderr) // not planned again after a failed write
+			break
+		}
+		if !retry {
+			break
+		}
+		if src = src.again(); src != nil {
+			for _, err := range src.errs {
 				code = exitError
 				fmt.Fprintf(stderr, "kmend: %v\n", err)
 			}

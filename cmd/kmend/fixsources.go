@@ -37,10 +37,21 @@ type sources struct {
 	// that are not fetched (--offline, a Flux chartRef to a HelmChart, a
 	// source that is not in the repository).
 	notes []error
-	// deferred are plans left for the next run because a plan before
-	// them changes one of their files (oneFixPerFile); they make the run
-	// exit 1, as fixes that were not made.
-	deferred []error
+	// deferred are plans set aside because a plan before them changes
+	// one of their files (oneFixPerFile). Those with a way to plan again
+	// are planned again once the files are written (again); the others,
+	// and all of them with --dry-run, are reported as not fixed and make
+	// the run exit 1.
+	deferred []deferredPlan
+	// replan plans a chart or release again, against the files as they
+	// are then on disk.
+	replan map[*helm.Result]func() (*helm.Result, error)
+}
+
+// deferredPlan is a plan set aside by oneFixPerFile.
+type deferredPlan struct {
+	why   error
+	again func() (*helm.Result, error) // nil: the next run fixes it
 }
 
 // sourceFlags are fix's flags for charts from Helm repositories.
@@ -83,7 +94,7 @@ type changedFile struct {
 // it with .git (kustomizations may read bases outside the argument), else
 // the argument itself.
 func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFlags) *sources {
-	s := &sources{covered: map[string]bool{}}
+	s := &sources{covered: map[string]bool{}, replan: map[*helm.Result]func() (*helm.Result, error){}}
 	chartCache, chartsErr := sf.charts()
 	// Helm's chartutil reports coalescing through the standard logger.
 	log.SetOutput(io.Discard)
@@ -137,16 +148,19 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 		// cached); with --offline it is reported and left alone. A chart
 		// that cannot be fetched is an error of that release only.
 		released := map[string]bool{}
-		rels, external := releases(in.set, repo, dir)
+		rels, rereads, external := releases(in.set, repo, dir)
 		s.notes = append(s.notes, external...)
-		for _, r := range rels {
+		planRelease := func(r *helm.Release) (*helm.Result, error) {
+			return helm.PlanRelease(r, in.controls, helm.Options{
+				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check, Charts: chartCache,
+			})
+		}
+		for i, r := range rels {
 			if r.Remote != nil && chartsErr != nil {
 				s.errs = append(s.errs, fmt.Errorf("%s: %w", r.Defined, chartsErr))
 				continue
 			}
-			res, err := helm.PlanRelease(r, in.controls, helm.Options{
-				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check, Charts: chartCache,
-			})
+			res, err := planRelease(r)
 			if r.Remote != nil && errors.Is(err, helm.ErrExternalChart) {
 				s.notes = append(s.notes, fmt.Errorf("%s: %w", r.Defined, err))
 				continue
@@ -159,6 +173,18 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 				released[filepath.Join(repo, filepath.FromSlash(r.Chart))] = true
 			}
 			s.charts = append(s.charts, res)
+			reread := rereads[i]
+			s.replan[res] = func() (*helm.Result, error) {
+				r, err := reread()
+				if err != nil {
+					return nil, err
+				}
+				res, err := planRelease(r)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", r.Defined, err)
+				}
+				return res, nil
+			}
 		}
 		for _, c := range charts {
 			chart := filepath.Join(dir, filepath.FromSlash(c))
@@ -166,14 +192,22 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 			if released[chart] {
 				continue
 			}
-			res, err := helm.Plan(chart, nil, in.controls, helm.Options{
-				Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
-			})
+			plan := func() (*helm.Result, error) {
+				res, err := helm.Plan(chart, nil, in.controls, helm.Options{
+					Renderer: helm.Renderer{Repo: repo}, Fixability: fx, MinSeverity: in.minSeverity, Check: in.check,
+				})
+				if err != nil {
+					return nil, fmt.Errorf("chart %s: %w", chart, err)
+				}
+				return res, nil
+			}
+			res, err := plan()
 			if err != nil {
-				s.errs = append(s.errs, fmt.Errorf("chart %s: %w", chart, err))
+				s.errs = append(s.errs, err)
 				continue
 			}
 			s.charts = append(s.charts, res)
+			s.replan[res] = plan
 		}
 	}
 	s.oneFixPerFile()
@@ -186,14 +220,15 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 // that a first plan changes too (two HelmReleases in one file, two
 // releases sharing a values file) would be written over the first's, and
 // one of the fixes lost although both were reported. The later plans are
-// reported as not fixed, to be fixed by the next run, which reads the
-// written files, and the run exits 1.
+// set aside (deferred): kmend fix plans them again once the first are
+// written (again), and with --dry-run reports them as not fixed.
 func (s *sources) oneFixPerFile() {
 	owner := map[string]string{} // absolute path → the plan that changes it
-	claim := func(what, repo string, paths []string) bool {
+	claim := func(what, repo string, paths []string, again func() (*helm.Result, error)) bool {
 		for _, p := range paths {
 			if first, ok := owner[filepath.Join(repo, filepath.FromSlash(p))]; ok {
-				s.deferred = append(s.deferred, fmt.Errorf("%s: %s is also changed by the fix of %s: run kmend fix again once that fix is written", what, p, first))
+				why := fmt.Errorf("%s: %s is also changed by the fix of %s: run kmend fix again once that fix is written", what, p, first)
+				s.deferred = append(s.deferred, deferredPlan{why, again})
 				return false
 			}
 		}
@@ -207,7 +242,7 @@ func (s *sources) oneFixPerFile() {
 		for _, f := range r.Files {
 			paths = append(paths, f.Path)
 		}
-		return !claim("the kustomizations of "+display(r.Repo), r.Repo, paths)
+		return !claim("the kustomizations of "+display(r.Repo), r.Repo, paths, nil)
 	})
 	s.charts = slices.DeleteFunc(s.charts, func(r *helm.Result) bool {
 		var paths []string
@@ -220,8 +255,41 @@ func (s *sources) oneFixPerFile() {
 		if r.Release != "" {
 			what = fmt.Sprintf("release %s/%s (chart %s)", r.Namespace, r.Release, r.Chart)
 		}
-		return !claim(what, r.Repo, paths)
+		return !claim(what, r.Repo, paths, s.replan[r])
 	})
+}
+
+// reportDeferred reports the deferred plans that report left to be
+// planned again, when they will not be.
+func (s *sources) reportDeferred(stderr io.Writer) {
+	for _, d := range s.deferred {
+		if d.again != nil {
+			fmt.Fprintf(stderr, "kmend: not fixed: %v\n", d.why)
+		}
+	}
+}
+
+// again plans once more, against the files as written now, the plans
+// set aside that can be planned again; nil when there are none.
+func (s *sources) again() *sources {
+	next := &sources{covered: s.covered, replan: map[*helm.Result]func() (*helm.Result, error){}}
+	for _, d := range s.deferred {
+		if d.again == nil {
+			continue
+		}
+		res, err := d.again()
+		if err != nil {
+			next.errs = append(next.errs, err)
+			continue
+		}
+		next.charts = append(next.charts, res)
+		next.replan[res] = d.again
+	}
+	if len(next.charts) == 0 && len(next.errs) == 0 {
+		return nil
+	}
+	next.oneFixPerFile()
+	return next
 }
 
 // releases are the Flux HelmReleases and Argo CD Applications below dir
@@ -230,7 +298,7 @@ func (s *sources) oneFixPerFile() {
 // whose chart is not fetched (a Flux chartRef to a HelmChart, a
 // HelmRepository or OCIRepository that is not in the repository). The others (sources elsewhere) are not this checkout's to
 // fix.
-func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, external []error) {
+func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, reread []func() (*helm.Release, error), external []error) {
 	for _, o := range set.Objects {
 		group, _, _ := strings.Cut(o.Ref.APIVersion, "/")
 		var read func(repo, file string, doc int) (*helm.Release, error)
@@ -250,7 +318,8 @@ func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, externa
 		if err != nil {
 			continue
 		}
-		r, err := read(repo, filepath.ToSlash(rel), o.Pos.Document)
+		file, doc := filepath.ToSlash(rel), o.Pos.Document
+		r, err := read(repo, file, doc)
 		if errors.Is(err, helm.ErrExternalChart) {
 			external = append(external, err)
 			continue
@@ -259,8 +328,9 @@ func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, externa
 			continue // not a Helm source of this repository
 		}
 		out = append(out, r)
+		reread = append(reread, func() (*helm.Release, error) { return read(repo, file, doc) })
 	}
-	return out, external
+	return out, reread, external
 }
 
 // display is a path as the user would write it: relative to the working
@@ -343,8 +413,9 @@ func (s *sources) without(set *manifest.Set) *manifest.Set {
 }
 
 // report prints what the source fixes do (one line per fix) and returns
-// the number of findings fixed, the patches and the changed files.
-func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, files []changedFile, dropped bool) {
+// the number of findings fixed, the patches and the changed files. With
+// retry, the deferred plans that will be planned again are not reported.
+func (s *sources) report(w, stderr io.Writer, retry bool) (fixes int, patches []*patch.Fix, files []changedFile, dropped bool) {
 	for _, r := range s.overlays {
 		for _, f := range r.Fixes {
 			for _, fd := range f.Findings {
@@ -372,9 +443,12 @@ func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, 
 	for _, err := range s.notes {
 		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", err)
 	}
-	for _, err := range s.deferred {
+	for _, d := range s.deferred {
+		if retry && d.again != nil {
+			continue // planned again once this round is written
+		}
 		dropped = true
-		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", err)
+		fmt.Fprintf(stderr, "kmend: not fixed: %v\n", d.why)
 	}
 	for _, r := range s.charts {
 		for _, f := range r.Fixes {
@@ -405,22 +479,27 @@ func (s *sources) report(w, stderr io.Writer) (fixes int, patches []*patch.Fix, 
 	return fixes, patches, files, dropped
 }
 
-// write writes the source fixes' files; it returns how many changed.
-func (s *sources) write() (int, error) {
-	n := 0
+// write writes the source fixes' files; it returns the paths of those
+// that changed.
+func (s *sources) write() ([]string, error) {
+	var paths []string
 	for _, r := range s.overlays {
 		written, err := r.Write()
-		n += len(written)
+		for _, p := range written {
+			paths = append(paths, filepath.Join(r.Repo, filepath.FromSlash(p)))
+		}
 		if err != nil {
-			return n, err
+			return paths, err
 		}
 	}
 	for _, r := range s.charts {
 		written, err := r.Write()
-		n += len(written)
+		for _, p := range written {
+			paths = append(paths, filepath.Join(r.Repo, filepath.FromSlash(p)))
+		}
 		if err != nil {
-			return n, err
+			return paths, err
 		}
 	}
-	return n, nil
+	return paths, nil
 }
