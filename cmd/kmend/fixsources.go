@@ -320,7 +320,7 @@ func releases(set *manifest.Set, repo, dir string) (out []*helm.Release, reread 
 		}
 		file, doc := filepath.ToSlash(rel), o.Pos.Document
 		r, err := read(repo, file, doc)
-		if errors.Is(err, helm.ErrExternalChart) {
+		if errors.Is(err, helm.ErrExternalChart) || errors.Is(err, helm.ErrPatchOnly) {
 			external = append(external, err)
 			continue
 		}

@@ -25,6 +25,11 @@ var (
 	// repository, a source URL that is neither HTTP(S) nor OCI, or a chart
 	// of a Helm repository or OCI registry planned without Options.Charts.
 	ErrExternalChart = errors.New("chart is not in the repository")
+	// ErrPatchOnly: a HelmRelease names no chart (neither
+	// spec.chart.spec.chart nor spec.chartRef), which Flux does not accept:
+	// it is a kustomize patch of a HelmRelease defined elsewhere (an
+	// overlay's values), not a release to render.
+	ErrPatchOnly = errors.New("a patch of a HelmRelease, not a release")
 	// ErrLibraryChart: a library chart renders nothing by itself.
 	ErrLibraryChart = errors.New("library chart")
 	// ErrNotValues: the node that should hold values is neither a mapping,

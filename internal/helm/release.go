@@ -44,7 +44,8 @@ type Release struct {
 // registry: a HelmRepository of type oci (the chart url/chart), or
 // spec.chartRef to an OCIRepository defined in the repository (its url,
 // spec.ref.digest / semver / tag). A chartRef to a HelmChart is
-// ErrExternalChart. Its values are spec.chart.spec.valuesFiles, then spec.values (which fixes edit,
+// ErrExternalChart; a HelmRelease naming no chart (a kustomize patch) is
+// ErrPatchOnly. Its values are spec.chart.spec.valuesFiles, then spec.values (which fixes edit,
 // creating it when absent). The release is named spec.releaseName, else
 // [targetNamespace-]name, in spec.targetNamespace or the HelmRelease's
 // namespace. valuesFrom (ConfigMaps, Secrets) is not followed.
@@ -60,6 +61,9 @@ func HelmRelease(repo, file string, doc int) (*Release, error) {
 	id := fmt.Sprintf("%s#%d HelmRelease %s/%s", rel, doc, ns, name)
 	chart := str(n, "spec", "chart", "spec", "chart")
 	r := &Release{Name: str(n, "spec", "releaseName"), Namespace: ns, Defined: id}
+	if chart == "" && at(n, "spec", "chartRef") == nil {
+		return nil, fmt.Errorf("%s names no chart (spec.chart.spec.chart or spec.chartRef): the release is fixed where it is defined, values set in its kustomize patches are not: %w", id, ErrPatchOnly)
+	}
 	if at(n, "spec", "chartRef") != nil {
 		if kind := str(n, "spec", "chartRef", "kind"); kind != "OCIRepository" {
 			return nil, fmt.Errorf("%s: spec.chartRef %s %s: only OCIRepository chart references are followed: %w", id,

@@ -219,6 +219,18 @@ func TestHelmRelease(t *testing.T) {
 	}
 }
 
+// A HelmRelease that names no chart is a kustomize patch of one defined
+// elsewhere (an overlay's values, as in Flux's kustomize-helm example):
+// ErrPatchOnly, not a release of a chart called "".
+func TestHelmReleasePatch(t *testing.T) {
+	repo := t.TempDir()
+	writeTree(t, repo, map[string]string{"staging/podinfo-values.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  chart:\n    spec:\n      version: \">=1.0.0-alpha\"\n  values:\n    replicaCount: 2\n"})
+	_, err := HelmRelease(repo, "staging/podinfo-values.yaml", 0)
+	if !errors.Is(err, ErrPatchOnly) || errors.Is(err, ErrExternalChart) || !strings.Contains(err.Error(), "HelmRelease podinfo/podinfo names no chart") {
+		t.Errorf("a values patch: %v", err)
+	}
+}
+
 func TestApplication(t *testing.T) {
 	for _, tt := range []struct {
 		doc                   int
