@@ -5,7 +5,6 @@
 package helmtest
 
 import (
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,18 +22,18 @@ import (
 // /charts/<name>-<version>.tgz.
 type Server struct {
 	*httptest.Server
+	requests // by path
 	mu       sync.Mutex
-	requests map[string]int
 	files    map[string][]byte
 }
 
 // Serve packages the chart in chartDir and serves it until the test ends.
 func Serve(t testing.TB, chartDir string) *Server {
 	t.Helper()
-	s := &Server{requests: map[string]int{}, files: map[string][]byte{}}
+	s := &Server{files: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.add(r.URL.Path)
 		s.mu.Lock()
-		s.requests[r.URL.Path]++
 		data, ok := s.files[r.URL.Path]
 		s.mu.Unlock()
 		if !ok {
@@ -78,31 +77,6 @@ func Serve(t testing.TB, chartDir string) *Server {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// Count is the number of requests for path.
-func (s *Server) Count(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[path]
-}
-
-// Total is the number of requests.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.requests {
-		n += c
-	}
-	return n
-}
-
-// Requests are the counts by path.
-func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
 }
 
 // File is what is served at path (nil when nothing is).

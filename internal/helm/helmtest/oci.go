@@ -3,13 +3,11 @@ package helmtest
 import (
 	"io"
 	"log"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
@@ -29,8 +27,7 @@ type Registry struct {
 	// Digests are the manifest digests of the pushed versions (and of
 	// latest).
 	Digests  map[string]string
-	mu       sync.Mutex
-	requests map[string]int
+	requests // by method and path ("GET /v2/charts/podapp/tags/list"), since the chart was pushed
 }
 
 // ServeOCI pushes the chart in chartDir to a registry under charts/<name>
@@ -40,11 +37,9 @@ type Registry struct {
 func ServeOCI(t testing.TB, chartDir string) *Registry {
 	t.Helper()
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
-	s := &Registry{requests: map[string]int{}, Digests: map[string]string{}}
+	s := &Registry{Digests: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests[r.Method+" "+r.URL.Path]++
-		s.mu.Unlock()
+		s.add(r.Method + " " + r.URL.Path)
 		reg.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
@@ -90,26 +85,6 @@ func ServeOCI(t testing.TB, chartDir string) *Registry {
 		t.Fatal(err)
 	}
 	s.Digests["latest"] = res.Manifest.Digest
-	s.mu.Lock()
-	clear(s.requests)
-	s.mu.Unlock()
+	s.reset()
 	return s
-}
-
-// Total is the number of requests since the chart was pushed.
-func (s *Registry) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.requests {
-		n += c
-	}
-	return n
-}
-
-// Requests are the counts by method and path ("GET /v2/charts/podapp/tags/list").
-func (s *Registry) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
 }
