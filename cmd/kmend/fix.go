@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,8 +21,10 @@ import (
 
 type fixFlags struct {
 	selection
-	dryRun     bool
-	format     string
+	dryRun bool
+	format string
+	// refix fixes files again as they are on disk (set by runFix).
+	refix      func(paths []string) []*remediate.FileResult
 	fixability []string
 	// Live mode: findings of live objects fixed in a checkout.
 	live     clusterFlags
@@ -156,6 +160,13 @@ func runFix(g *globals, f *fixFlags, args []string, stdin io.Reader, stdout, std
 			fmt.Fprintf(stderr, "kmend: %v\n", err)
 		}
 	}
+	f.refix = func(paths []string) []*remediate.FileResult {
+		again := manifest.Load(paths, manifest.Options{Limits: yamledit.Options{MaxBytes: g.maxFileSize}})
+		for _, e := range inputErrors(again) {
+			fmt.Fprintf(stderr, "kmend: %s\n", formatInputError(e))
+		}
+		return remediate.Run(again, in.controls, remediate.Options{Fixability: fx, MinSeverity: in.minSeverity, Check: in.check})
+	}
 	return f.finish(format, results, src, code, readsStdin(args), stdout, stderr)
 }
 
@@ -198,6 +209,7 @@ func (f *fixFlags) finish(format string, results []*remediate.FileResult, src *s
 	// files are planned again once that is written, a few rounds at most.
 	const maxRounds = 5
 	srcWritten := map[string]bool{} // a file may be written in two rounds
+	planned := src                  // its changes hold every round's files
 	for round := 1; src != nil; round++ {
 		retry := !f.dryRun && round < maxRounds
 		n, ps, files, dropped := src.report(summary, stderr, retry)
@@ -233,6 +245,26 @@ func (f *fixFlags) finish(format string, results []*remediate.FileResult, src *s
 			}
 		}
 	}
+	// A plain fix of a file that a source plan changes too (a Deployment
+	// next to a HelmRelease) was planned on the file as it was: it is made
+	// again on the written file, or with --dry-run reported as not made.
+	var later []string
+	results = slices.DeleteFunc(slices.Clone(results), func(r *remediate.FileResult) bool {
+		if planned == nil || !r.Changed() || !planned.alsoChanges(r.Path) {
+			return false
+		}
+		later = append(later, r.Path)
+		return true
+	})
+	switch {
+	case len(later) > 0 && f.dryRun:
+		code = max(code, exitFindings)
+		for _, p := range later {
+			fmt.Fprintf(stderr, "kmend: not fixed: the findings of the objects in %s: the file is also changed by a kustomize or Helm fix; kmend fix makes them once that is written\n", p)
+		}
+	case len(later) > 0 && f.refix != nil:
+		results = append(results, f.refix(later)...)
+	}
 	for _, r := range results {
 		for _, d := range r.Dropped {
 			code = max(code, exitFindings)
@@ -257,7 +289,7 @@ func (f *fixFlags) finish(format string, results []*remediate.FileResult, src *s
 			fmt.Fprintf(stderr, "kmend: write %s: %v\n", r.Path, err)
 			continue
 		}
-		if changed {
+		if abs, _ := filepath.Abs(r.Path); changed && !srcWritten[abs] {
 			written++
 		}
 	}

@@ -46,6 +46,10 @@ type sources struct {
 	// replan plans a chart or release again, against the files as they
 	// are then on disk.
 	replan map[*helm.Result]func() (*helm.Result, error)
+	// changes holds the absolute paths of the files the plans change,
+	// those set aside included: a plain fix of one of them is made once
+	// they are written (fixFlags.finish).
+	changes map[string]bool
 }
 
 // deferredPlan is a plan set aside by oneFixPerFile.
@@ -224,7 +228,13 @@ func planSources(args []string, in *inputs, fx []finding.Fixability, sf sourceFl
 // written (again), and with --dry-run reports them as not fixed.
 func (s *sources) oneFixPerFile() {
 	owner := map[string]string{} // absolute path → the plan that changes it
+	if s.changes == nil {
+		s.changes = map[string]bool{}
+	}
 	claim := func(what, repo string, paths []string, again func() (*helm.Result, error)) bool {
+		for _, p := range paths {
+			s.changes[filepath.Join(repo, filepath.FromSlash(p))] = true
+		}
 		for _, p := range paths {
 			if first, ok := owner[filepath.Join(repo, filepath.FromSlash(p))]; ok {
 				why := fmt.Errorf("%s: %s is also changed by the fix of %s: run kmend fix again once that fix is written", what, p, first)
@@ -259,6 +269,12 @@ func (s *sources) oneFixPerFile() {
 	})
 }
 
+// alsoChanges reports whether a plan changes the file at path.
+func (s *sources) alsoChanges(path string) bool {
+	abs, err := filepath.Abs(path)
+	return err == nil && s.changes[abs]
+}
+
 // reportDeferred reports the deferred plans that report left to be
 // planned again, when they will not be.
 func (s *sources) reportDeferred(stderr io.Writer) {
@@ -272,7 +288,7 @@ func (s *sources) reportDeferred(stderr io.Writer) {
 // again plans once more, against the files as written now, the plans
 // set aside that can be planned again; nil when there are none.
 func (s *sources) again() *sources {
-	next := &sources{covered: s.covered, replan: map[*helm.Result]func() (*helm.Result, error){}}
+	next := &sources{covered: s.covered, replan: map[*helm.Result]func() (*helm.Result, error){}, changes: s.changes}
 	for _, d := range s.deferred {
 		if d.again == nil {
 			continue

@@ -255,3 +255,25 @@ func TestFixTwoReleasesInOneFile(t *testing.T) {
 		}
 	}
 }
+
+// A Deployment in the file of a HelmRelease: the release's fix (its values)
+// and the Deployment's own fix change the same file. The Deployment's is
+// made on the file as the release's fix wrote it, never over it; with
+// --dry-run it is reported as not made (exit not 0).
+func TestFixPlainObjectNextToRelease(t *testing.T) {
+	repo := copyFixture(t, "helm")
+	file := filepath.Join(repo, "flux/webapp.yaml")
+	side := "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: side\nspec:\n  selector:\n    matchLabels: {app: side}\n  template:\n    metadata:\n      labels: {app: side}\n    spec:\n      containers:\n        - name: side\n          image: nginx:1.27\n"
+	if err := os.WriteFile(file, append([]byte(read(t, file)), side...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fixed := func() int { return strings.Count(read(t, file), "allowPrivilegeEscalation: false") }
+	code, _, errs := kmend(t, "", "fix", "--dry-run", repo, "--controls", "KM-002")
+	if !strings.Contains(errs, "flux/webapp.yaml: the file is also changed by a kustomize or Helm fix") || code == 0 {
+		t.Errorf("--dry-run: the Deployment's fix left for after the release's is not reported (exit %d):\n%s", code, errs)
+	}
+	code, out, errs := kmend(t, "", "fix", repo, "--controls", "KM-002")
+	if fixed() != 2 || !strings.Contains(out, "Deployment/side container side") {
+		t.Fatalf("one run made %d of the 2 fixes of flux/webapp.yaml (exit %d)\n%s\n%s\n%s", fixed(), code, out, errs, read(t, file))
+	}
+}
