@@ -54,9 +54,9 @@ func ServeOCI(t testing.TB, chartDir string) *Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := ch.Metadata.Version
-	for _, v := range []string{"1.1.0", own, "2.0.0-rc.1"} {
-		ch.Metadata.Version = v
+	// push packages the chart at version and pushes it under tag.
+	push := func(version, tag string, opts ...registry.PushOption) {
+		ch.Metadata.Version = version
 		tgz, err := chartutil.Save(ch, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
@@ -65,26 +65,17 @@ func ServeOCI(t testing.TB, chartDir string) *Registry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := client.Push(data, host+"/charts/"+ch.Name()+":"+v)
+		res, err := client.Push(data, host+"/charts/"+ch.Name()+":"+tag, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Digests[v] = res.Manifest.Digest
+		s.Digests[tag] = res.Manifest.Digest
 	}
-	ch.Metadata.Version = own
-	tgz, err := chartutil.Save(ch, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	own := ch.Metadata.Version
+	for _, v := range []string{"1.1.0", own, "2.0.0-rc.1"} {
+		push(v, v)
 	}
-	data, err := os.ReadFile(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := client.Push(data, host+"/charts/"+ch.Name()+":latest", registry.PushOptStrictMode(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Digests["latest"] = res.Manifest.Digest
+	push(own, "latest", registry.PushOptStrictMode(false))
 	s.reset()
 	return s
 }
